@@ -1,0 +1,31 @@
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test,parquet]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	ATLAS_DEMO_KEYS=1 $(BIN)/atlas-streams demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python -m bench.run
+
+lint: $(STAMP)
+	$(BIN)/ruff check atlas_streams tests bench
+	$(BIN)/mypy atlas_streams/profiling atlas_streams/registry atlas_streams/rbac
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

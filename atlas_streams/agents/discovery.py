@@ -1,0 +1,106 @@
+"""Find dataset topics on the broker and add them to the profiler's subscription.
+
+Faust cannot subscribe by pattern (its aiokafka driver says so), so a dataset created after the
+worker started is found here: every ``discovery_interval`` seconds the broker's topic list is
+read and new ``<prefix><name>`` topics are added to the profiler's channel, which makes Faust
+resubscribe (one quick rebalance).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import faust
+from aiokafka import AIOKafkaClient
+from aiokafka.errors import KafkaError
+
+from atlas_streams.settings import Settings
+from atlas_streams.topics import dataset_of
+
+__all__ = ["DatasetDiscovery", "list_topics"]
+
+log = logging.getLogger(__name__)
+
+RESUBSCRIBE_DELAY = 1.0  # s; Faust waits 45 s to gather subscription changes by default
+
+
+async def list_topics(settings: Settings) -> dict[str, int]:
+    """Return every topic on the broker with its partition count."""
+    client = AIOKafkaClient(bootstrap_servers=settings.bootstrap_servers, client_id="atlas-discovery")
+    try:
+        await client.bootstrap()
+        metadata = await client.fetch_all_metadata()
+        return {t: len(metadata.partitions_for_topic(t) or ()) for t in metadata.topics()}
+    finally:
+        await client.close()
+
+
+class DatasetDiscovery:
+    """Keep the profiler channel subscribed to every dataset topic with the right partitions."""
+
+    def __init__(self, app: faust.App, channel: faust.TopicT, settings: Settings) -> None:
+        self.app = app
+        self.channel = channel
+        self.settings = settings
+        self.rejected: dict[str, int] = {}  # topic -> partitions, for topics we cannot co-partition
+
+    def datasets(self) -> list[str]:
+        """Return the datasets the profiler is subscribed to."""
+        prefix = self.settings.dataset_prefix
+        return sorted(d for t in self.channel.topics if (d := dataset_of(prefix, t)))
+
+    def _subscribed_channels(self) -> list[faust.TopicT]:
+        # Agents iterate over clones of their topic; the clones are what the conductor
+        # subscribes. The profiler's clones are the topics naming only dataset topics.
+        prefix = self.settings.dataset_prefix
+        return [
+            channel for channel in list(self.app.topics)
+            if isinstance(channel, faust.Topic) and channel.pattern is None
+            and all(dataset_of(prefix, t) for t in channel.topics)
+        ]
+
+    def accept(self, topics: Mapping[str, int]) -> list[str]:
+        """Add new dataset topics from ``topics``; return the names added."""
+        prefix, want = self.settings.dataset_prefix, self.settings.topic_partitions
+        current = set(self.channel.topics)
+        added = []
+        for topic, partitions in sorted(topics.items()):
+            if topic in current or dataset_of(prefix, topic) is None or partitions == 0:
+                continue
+            if partitions != want:
+                if self.rejected.get(topic) != partitions:
+                    log.error(
+                        "topic %s has %d partitions but the profiler's tables have %d: it is not "
+                        "profiled. Recreate it with %d partitions or run the workers with "
+                        "--topic-partitions %d.", topic, partitions, want, want, partitions,
+                    )
+                self.rejected[topic] = partitions
+                continue
+            added.append(topic)
+        if added:
+            names = sorted(current | set(added))
+            self.channel.topics = names
+            for channel in self._subscribed_channels():
+                channel.topics = names
+                # discard + add flags the change; the conductor then resubscribes.
+                self.app.topics.discard(channel)
+                self.app.topics.add(channel)
+            log.info("profiling new dataset topics: %s", ", ".join(added))
+        return added
+
+    async def refresh(self) -> list[str]:
+        """Read the broker's topics once and subscribe to new dataset topics."""
+        try:
+            return self.accept(await list_topics(self.settings))
+        except (KafkaError, OSError) as exc:
+            log.warning("could not list topics for dataset discovery: %s", exc)
+            return []
+
+    def install(self) -> None:
+        """Run :meth:`refresh` on a timer while the worker runs."""
+        # Private in Faust: how long the conductor gathers subscription changes.
+        self.app.topics._resubscribe_sleep_lock_seconds = RESUBSCRIBE_DELAY  # noqa: SLF001
+        self.app.timer(self.settings.discovery_interval, name="atlas-dataset-discovery")(
+            self.refresh
+        )

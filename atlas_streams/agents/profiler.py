@@ -1,0 +1,128 @@
+"""The profiler agent: every dataset topic, a batch at a time, into partial profiles.
+
+An agent body is decode -> domain -> table write -> emit. Per batch and per source partition it
+reads the partial once, skips replays below the offset watermark, decodes all new messages with
+one JSON parse, updates the profile with all rows at once, writes the partial once, and publishes
+it for every worker's query view. Malformed messages go to the dead-letter topic and are counted.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import faust
+import orjson
+
+from atlas_streams.profiling import ProfileOptions
+from atlas_streams.settings import Settings
+from atlas_streams.tables.catalog import CatalogTables
+from atlas_streams.tables.partial import PartialProfile, plan_batch
+from atlas_streams.topics import dataset_of
+from atlas_streams.wire import Rejected, decode_batch
+
+__all__ = ["partial_key", "register_profiler"]
+
+log = logging.getLogger(__name__)
+
+DEADLETTER_SAMPLE_BYTES = 262_144  # bytes of a bad value copied into its dead letter, at most
+
+
+def partial_key(dataset: str, partition: int) -> str:
+    """Return the table key of a dataset's partial profile for one source partition."""
+    return f"{dataset}/{partition}"  # "/" cannot occur in a Kafka topic name
+
+
+def register_profiler(
+    app: faust.App,
+    channel: faust.TopicT,
+    tables: CatalogTables,
+    deadletter: faust.TopicT,
+    view_topic: faust.TopicT,
+    settings: Settings,
+    options: ProfileOptions,
+) -> Any:
+    """Register the profiler agent on ``app`` and return it."""
+
+    @app.agent(channel, name="atlas-profiler")
+    async def profiler(stream: faust.StreamT) -> None:
+        async for events in stream.take_events(settings.batch_size, within=settings.batch_timeout):
+            groups: dict[tuple[str, int], list[faust.EventT]] = defaultdict(list)
+            for event in events:
+                groups[(event.message.topic, event.message.partition)].append(event)
+            for (topic, partition), group in groups.items():
+                dataset = dataset_of(settings.dataset_prefix, topic)
+                if dataset is None:
+                    continue
+                # Table writes go to the changelog partition of the *current* event (Faust's
+                # ambient context): make it this group's, not the batch's last event.
+                stream._set_current_event(group[-1])  # noqa: SLF001
+                await _profile_partition(dataset, partition, group, tables, deadletter, view_topic,
+                                         settings, options)
+
+    return profiler
+
+
+async def _profile_partition(
+    dataset: str,
+    partition: int,
+    events: Sequence[faust.EventT],
+    tables: CatalogTables,
+    deadletter: faust.TopicT,
+    view_topic: faust.TopicT,
+    settings: Settings,
+    options: ProfileOptions,
+) -> None:
+    key = partial_key(dataset, partition)
+    stored = tables.partials.get(key)
+    state = PartialProfile.from_bytes(stored) if stored else PartialProfile.zero(options)
+    messages = [event.message for event in events]
+    offsets = [m.offset for m in messages]
+    stamps = [int((m.timestamp or 0) * 1000) for m in messages]
+    plan = plan_batch(state, offsets, stamps)
+    if not plan.apply:
+        return
+    if plan.reset_at is not None:
+        log.warning(
+            "dataset %s partition %d: offset %d is at or below the applied watermark %d but newer "
+            "than every applied message; the broker's log restarted (the embedded broker keeps "
+            "topics in memory). Counting from here in a new epoch.",
+            dataset, partition, plan.reset_at, state.offset,
+        )
+        state.epoch += 1
+        state.resets.append(plan.reset_at)
+    applied = [messages[i] for i in plan.apply]
+    decoded = decode_batch([m.value for m in applied], settings.max_message_bytes)
+    for rejected in decoded.rejected:
+        await deadletter.send(value=_dead_letter(applied[rejected.index], rejected))
+    state.profile.update(decoded.rows, time.time())
+    if decoded.rejected:
+        state.profile.add_invalid(len(decoded.rejected))
+    state.offset = applied[-1].offset
+    state.max_timestamp = max(state.max_timestamp, max(stamps[i] for i in plan.apply))
+    data = state.to_bytes()
+    tables.partials[key] = data
+    await view_topic.send(key=key, value=data)
+
+
+def _dead_letter(message: Any, rejected: Rejected) -> bytes:
+    value: bytes = message.value or b""
+    body: dict[str, Any] = {
+        "reason": rejected.reason,
+        "topic": message.topic,
+        "partition": message.partition,
+        "offset": message.offset,
+        "timestamp": message.timestamp,
+        "size": len(value),
+        "truncated": len(value) > DEADLETTER_SAMPLE_BYTES,
+    }
+    sample = value[:DEADLETTER_SAMPLE_BYTES]
+    try:
+        body["value"] = sample.decode("utf-8")
+    except UnicodeDecodeError:
+        body["value_base64"] = base64.b64encode(sample).decode("ascii")
+    return orjson.dumps(body)

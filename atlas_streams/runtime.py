@@ -1,0 +1,27 @@
+"""The handles of a wired worker that the web view and the CLI use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from atlas_streams.agents.discovery import DatasetDiscovery
+from atlas_streams.profiling import ProfileOptions
+from atlas_streams.settings import Settings
+from atlas_streams.tables.catalog import CatalogTables
+
+__all__ = ["Atlas"]
+
+
+@dataclass(frozen=True)
+class Atlas:
+    """A wired app and the tables and agents the web view reads and asks."""
+
+    app: faust.App
+    settings: Settings
+    options: ProfileOptions
+    catalog: CatalogTables
+    discovery: DatasetDiscovery
+    snapshot_agent: Any  # faust agent; answers ``ask`` with {"ok": bool, ...}

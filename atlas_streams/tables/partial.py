@@ -1,0 +1,121 @@
+"""The stored value of one (dataset, source partition): a profile guarded by an offset watermark.
+
+Faust runs at-least-once here (the embedded broker has no transactions), so crashes and
+rebalances replay messages. Each value records the highest source offset it has applied and the
+highest message timestamp it has seen; a message at or below the watermark was applied already and
+is skipped. The two are written in the same table value, so they can never disagree.
+
+A message at or below the watermark whose timestamp is newer than anything applied cannot be a
+replay: the broker lost its topics (the embedded broker keeps them in memory) and offsets started
+again. Then the watermark restarts in a new epoch and the rows are counted, never skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import msgpack
+
+from atlas_streams.profiling import DatasetProfile, ProfileOptions
+
+__all__ = [
+    "FORMAT_VERSION",
+    "BatchPlan",
+    "PartialFormatError",
+    "PartialProfile",
+    "merge_partials",
+    "plan_batch",
+]
+
+FORMAT_VERSION = 1
+
+
+class PartialFormatError(ValueError):
+    """Stored bytes are not a partial profile this version can read."""
+
+
+@dataclass
+class PartialProfile:
+    """A dataset's profile over one source partition, with the watermark that guards it."""
+
+    profile: DatasetProfile
+    offset: int = -1  # highest source offset applied in this epoch; -1 = none yet
+    max_timestamp: int = -1  # highest message timestamp (ms) ever applied
+    epoch: int = 0  # bumped each time the source log was found to have restarted
+    resets: list[int] = field(default_factory=list)  # offsets at which epochs restarted
+
+    @classmethod
+    def zero(cls, options: ProfileOptions) -> PartialProfile:
+        """Return an empty partial profile."""
+        return cls(DatasetProfile.zero(options))
+
+    def to_bytes(self) -> bytes:
+        """Serialise with a leading format version."""
+        body = msgpack.packb(
+            [self.offset, self.max_timestamp, self.epoch, self.resets, self.profile.to_bytes()],
+            use_bin_type=True,
+        )
+        return bytes([FORMAT_VERSION]) + body
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PartialProfile:
+        """Parse bytes written by :meth:`to_bytes`."""
+        if not data or data[0] != FORMAT_VERSION:
+            raise PartialFormatError(
+                f"unknown partial-profile format {data[:1]!r}; this worker reads version "
+                f"{FORMAT_VERSION}: upgrade the worker or rebuild the table from its topic"
+            )
+        try:
+            offset, max_ts, epoch, resets, profile = msgpack.unpackb(data[1:], raw=False)
+        except (ValueError, TypeError, msgpack.UnpackException) as exc:
+            raise PartialFormatError(f"corrupt partial profile: {exc}") from None
+        return cls(DatasetProfile.from_bytes(profile), offset, max_ts, epoch, list(resets))
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """Which messages of a batch to apply, and whether the source log restarted."""
+
+    apply: tuple[int, ...]  # indexes into the batch, in offset order
+    skipped: int  # replays at or below the watermark
+    reset_at: int | None  # offset where a restarted log was detected, else None
+
+
+def plan_batch(
+    state: PartialProfile, offsets: Sequence[int], timestamps: Sequence[int]
+) -> BatchPlan:
+    """Decide which messages of one partition's batch are new, in offset order.
+
+    A message is new when its offset is above the watermark. A message at or below it is a
+    replay, unless its timestamp is newer than every applied message: then the log restarted,
+    the watermark starts again from that message, and the rest of the batch is new.
+    """
+    order = sorted(range(len(offsets)), key=offsets.__getitem__)
+    watermark, newest = state.offset, state.max_timestamp
+    apply: list[int] = []
+    reset_at: int | None = None
+    for i in order:
+        if offsets[i] > watermark:
+            apply.append(i)
+            watermark = offsets[i]
+        elif timestamps[i] > newest and reset_at is None:
+            reset_at = offsets[i]
+            apply.append(i)
+            watermark = offsets[i]
+    return BatchPlan(tuple(apply), len(offsets) - len(apply), reset_at)
+
+
+def merge_partials(
+    items: Iterable[tuple[str, bytes]], options: ProfileOptions
+) -> dict[str, DatasetProfile]:
+    """Merge stored partials (``"<dataset>/<partition>"`` -> bytes) into one profile per dataset."""
+    merged: dict[str, DatasetProfile] = {}
+    for key, value in items:
+        dataset, _, _partition = key.rpartition("/")
+        if not dataset or not value:
+            continue
+        profile = PartialProfile.from_bytes(value).profile
+        current = merged.get(dataset)
+        merged[dataset] = profile if current is None else current.merge(profile)
+    return merged

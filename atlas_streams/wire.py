@@ -1,0 +1,122 @@
+"""The wire format of dataset messages, both ways.
+
+A message value is one JSON object (one row) or a JSON array of objects (several rows). The
+producer encodes rows this way and the profiler decodes them; anything else is malformed and goes
+to the dead-letter topic with the reason :func:`decode_batch` gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+__all__ = ["DecodedBatch", "Rejected", "decode_batch", "decode_message", "encode_rows"]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A message that could not be decoded, with its index in the batch and the reason."""
+
+    index: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class DecodedBatch:
+    """The rows of a batch, which message each row came from, and the rejected messages."""
+
+    rows: list[dict[str, Any]]
+    row_message: list[int]  # index of the source message of each row
+    rejected: list[Rejected]
+
+
+def decode_message(value: bytes | None, max_bytes: int) -> list[dict[str, Any]]:
+    """Return the rows of one message value.
+
+    Raises:
+        ValueError: saying why the value is not a row or an array of rows.
+    """
+    if value is None:
+        raise ValueError("empty message (null value)")
+    if len(value) > max_bytes:
+        raise ValueError(f"message of {len(value)} bytes is over the limit of {max_bytes}")
+    try:
+        doc = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    return _rows_of(doc)
+
+
+def _rows_of(doc: Any) -> list[dict[str, Any]]:
+    if isinstance(doc, dict):
+        return [doc]
+    if isinstance(doc, list) and doc and all(isinstance(row, dict) for row in doc):
+        return doc
+    if isinstance(doc, list) and not doc:
+        raise ValueError("an empty JSON array holds no rows")
+    raise ValueError(f"expected a JSON object or an array of objects, got {type(doc).__name__}")
+
+
+def decode_batch(values: Sequence[bytes | None], max_bytes: int) -> DecodedBatch:
+    """Decode a batch of message values with one JSON parse when all are well formed.
+
+    The values are joined into one JSON array and parsed once; only when that fails (or a
+    value is over ``max_bytes``) is each message parsed alone to find the bad ones.
+    """
+    fast = _decode_joined(values, max_bytes)
+    if fast is not None:
+        return fast
+    rows: list[dict[str, Any]] = []
+    row_message: list[int] = []
+    rejected: list[Rejected] = []
+    for index, value in enumerate(values):
+        try:
+            message_rows = decode_message(value, max_bytes)
+        except ValueError as exc:
+            rejected.append(Rejected(index, str(exc)))
+            continue
+        rows.extend(message_rows)
+        row_message.extend([index] * len(message_rows))
+    return DecodedBatch(rows, row_message, rejected)
+
+
+def _decode_joined(values: Sequence[bytes | None], max_bytes: int) -> DecodedBatch | None:
+    if any(v is None or not v.strip() or len(v) > max_bytes for v in values):
+        return None
+    try:
+        docs = orjson.loads(b"[" + b",".join(values) + b"]")  # type: ignore[arg-type]
+    except orjson.JSONDecodeError:
+        return None
+    if len(docs) != len(values):  # a value like b"1,2" split into two documents
+        return None
+    rows: list[dict[str, Any]] = []
+    row_message: list[int] = []
+    for index, doc in enumerate(docs):
+        try:
+            message_rows = _rows_of(doc)
+        except ValueError:
+            return None
+        rows.extend(message_rows)
+        row_message.extend([index] * len(message_rows))
+    return DecodedBatch(rows, row_message, [])
+
+
+def encode_rows(rows: Iterable[Mapping[str, Any]], rows_per_message: int = 1) -> Iterator[bytes]:
+    """Yield message values: one JSON object each, or arrays of up to ``rows_per_message``."""
+    if rows_per_message < 1:
+        raise ValueError("rows_per_message must be at least 1")
+    if rows_per_message == 1:
+        for row in rows:
+            yield orjson.dumps(row, default=str, option=orjson.OPT_SERIALIZE_NUMPY)
+        return
+    chunk: list[Mapping[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == rows_per_message:
+            yield orjson.dumps(chunk, default=str, option=orjson.OPT_SERIALIZE_NUMPY)
+            chunk = []
+    if chunk:
+        yield orjson.dumps(chunk, default=str, option=orjson.OPT_SERIALIZE_NUMPY)

@@ -1,0 +1,162 @@
+"""Fixtures that start the real embedded broker and real worker processes (RocksDB tables)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from atlas_streams.broker import EmbeddedBroker, free_port
+from atlas_streams.launcher import WorkerProcess
+from atlas_streams.producer import ensure_topic, produce_values
+from atlas_streams.settings import Settings
+from atlas_streams.topics import dataset_topic
+from atlas_streams.wire import encode_rows
+
+ADMIN_KEY = "atlas-admin-key"
+_app_ids = itertools.count()
+
+pytestmark = pytest.mark.integration
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns a truthy value; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last: {last!r}")
+
+
+def http(
+    method: str, url: str, body: Any = None, key: str | None = ADMIN_KEY,
+    headers: dict[str, str] | None = None, raw: bytes | None = None,
+) -> tuple[int, Any]:
+    """Send one request; return (status, decoded JSON body or text)."""
+    data = raw if raw is not None else (orjson.dumps(body) if body is not None else None)
+    request = urllib.request.Request(url, data=data, method=method)
+    if key is not None:
+        request.add_header("X-API-Key", key)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+            status, payload = response.status, response.read()
+            ctype = response.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as err:
+        status, payload, ctype = err.code, err.read(), err.headers.get("Content-Type", "")
+    if "json" in ctype:
+        return status, orjson.loads(payload)
+    return status, payload.decode("utf-8", "replace")
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[EmbeddedBroker]:
+    """Run one embedded broker, on a fresh port, for the whole session."""
+    with EmbeddedBroker() as running:
+        yield running
+
+
+class Cluster:
+    """Workers of one app id on the session's broker, each with its own data dir."""
+
+    def __init__(self, broker: EmbeddedBroker, root: Path, partitions: int = 4) -> None:
+        self.broker = broker
+        self.root = root
+        self.app_id = f"atlas-test-{next(_app_ids)}-{free_port()}"
+        self.partitions = partitions
+        self.workers: list[WorkerProcess] = []
+        self.settings = Settings(broker=broker.url, topic_partitions=partitions)
+
+    def env(self) -> dict[str, str]:
+        """Return the environment each worker of this cluster runs with."""
+        return {
+            "ATLAS_APP_ID": self.app_id,
+            "ATLAS_DEMO_KEYS": "1",
+            "ATLAS_TOPIC_PARTITIONS": str(self.partitions),
+            "ATLAS_DISCOVERY_INTERVAL": "0.5",
+            "ATLAS_BATCH_TIMEOUT": "0.2",
+            "ATLAS_LOG_LEVEL": "info",
+        }
+
+    def worker(self, name: str, data_dir: Path | None = None, start: bool = True) -> WorkerProcess:
+        """Start (and wait for) a worker; its data dir defaults to ``root/name``."""
+        data = data_dir or self.root / name
+        proc = WorkerProcess(self.broker.url, data, free_port(), env=self.env(),
+                             log_path=self.root / f"{name}-{len(self.workers)}.log")
+        self.workers.append(proc)
+        if start:
+            proc.start()
+            proc.wait_ready()
+        return proc
+
+    def dataset(self, name: str) -> str:
+        """Return a dataset name unique to this cluster."""
+        return f"{name}-{self.app_id}"
+
+    def produce(self, dataset: str, rows: list[dict[str, Any]], rows_per_message: int = 1) -> int:
+        """Create the dataset topic if needed and send ``rows``; return messages acknowledged."""
+        topic = dataset_topic(self.settings.dataset_prefix, dataset)
+
+        async def send() -> int:
+            await ensure_topic(self.settings, topic)
+            return await produce_values(
+                self.settings, topic, encode_rows(rows, rows_per_message), progress=False
+            )
+
+        return asyncio.run(send())
+
+    def produce_raw(self, dataset: str, values: list[bytes]) -> int:
+        """Send raw message values (malformed ones included) to the dataset topic."""
+        topic = dataset_topic(self.settings.dataset_prefix, dataset)
+
+        async def send() -> int:
+            await ensure_topic(self.settings, topic)
+            return await produce_values(self.settings, topic, values, progress=False)
+
+        return asyncio.run(send())
+
+    def stop(self) -> None:
+        """Stop every worker this cluster started."""
+        for proc in self.workers:
+            proc.stop()
+
+
+@pytest.fixture
+def cluster(broker: EmbeddedBroker, tmp_path: Path) -> Iterator[Cluster]:
+    """A fresh app id (consumer group, tables) on the session broker."""
+    made = Cluster(broker, tmp_path)
+    try:
+        yield made
+    finally:
+        made.stop()
+
+
+def profile_of(worker: WorkerProcess, dataset: str) -> dict[str, Any] | None:
+    """Return the dataset's profile from ``worker``, or None while it has none."""
+    status, body = http("GET", f"{worker.url}/catalog/datasets/{dataset}/profile")
+    return body if status == 200 else None
+
+
+def wait_rows(worker: WorkerProcess, dataset: str, rows: int, timeout: float = 60.0) -> dict[str, Any]:
+    """Wait until the worker's profile of ``dataset`` has counted exactly ``rows`` rows."""
+
+    def counted() -> dict[str, Any] | None:
+        body = profile_of(worker, dataset)
+        return body if body is not None and body["row_count"] >= rows else None
+
+    body = wait_until(counted, timeout, f"{rows} rows of {dataset} on {worker.url}")
+    return body

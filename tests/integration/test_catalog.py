@@ -1,0 +1,95 @@
+"""End to end: rows produced to the real broker become profiles served by a real worker."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from .conftest import Cluster, http, profile_of, wait_rows, wait_until
+
+ROWS = [
+    {"id": i, "price": round(10 + i * 0.5, 2), "city": ["Oslo", "Lima", "Pune"][i % 3],
+     "vip": i % 4 == 0, **({"note": f"n{i}"} if i % 5 else {})}
+    for i in range(300)
+]
+
+
+def test_profile_counts_every_row_and_column(cluster: Cluster) -> None:
+    worker = cluster.worker("w1")
+    dataset = cluster.dataset("orders")
+    cluster.produce(dataset, ROWS[:150])
+    cluster.produce(dataset, ROWS[150:], rows_per_message=25)
+    profile = wait_rows(worker, dataset, len(ROWS))
+    assert profile["row_count"] == len(ROWS)
+    assert profile["dataset_id"] == dataset
+    columns = profile["columns"]
+    assert set(columns) == {"id", "price", "city", "vip", "note"}
+    assert columns["id"]["type"] == "numeric"
+    assert columns["id"]["min"] == 0 and columns["id"]["max"] == 299
+    assert columns["id"]["count"] == 300 and columns["id"]["null_count"] == 0
+    assert columns["city"]["type"] == "string"
+    assert {tv["value"] for tv in columns["city"]["top_values"]} == {"Oslo", "Lima", "Pune"}
+    assert columns["vip"]["type"] == "boolean"
+    assert columns["note"]["null_count"] == 60 and columns["note"]["count"] == 240
+    assert sum(columns["price"]["histogram"]["counts"]) == 300
+
+    status, listing = http("GET", f"{worker.url}/catalog/stored-datasets")
+    assert status == 200
+    entry = next(d for d in listing["datasets"] if d["dataset_id"] == dataset)
+    assert entry["row_count"] == 300
+
+
+def test_malformed_messages_are_dead_lettered_and_counted(cluster: Cluster) -> None:
+    worker = cluster.worker("w1")
+    dataset = cluster.dataset("messy")
+    good = [orjson.dumps({"a": i}) for i in range(10)]
+    bad = [b"not json", b"[1, 2]", b"42", b"[]", b'{"a": 1'] 
+    cluster.produce_raw(dataset, good[:5] + bad + good[5:])
+    profile = wait_rows(worker, dataset, 10)
+    wait_until(lambda: (profile_of(worker, dataset) or {}).get("invalid_count") == len(bad),
+               what="invalid_count")
+    assert profile_of(worker, dataset)["row_count"] == 10
+
+
+def test_snapshot_freezes_the_profile(cluster: Cluster) -> None:
+    worker = cluster.worker("w1")
+    dataset = cluster.dataset("snap")
+    cluster.produce(dataset, ROWS[:100])
+    wait_rows(worker, dataset, 100)
+    status, created = http("POST", f"{worker.url}/catalog/datasets/{dataset}/profile")
+    assert status == 201, created
+    run_id = created["run_id"]
+    cluster.produce(dataset, ROWS[100:])
+    wait_rows(worker, dataset, 300)
+    for method in ("GET", "POST"):
+        status, snap = http(method, f"{worker.url}/catalog/profile/by-run/{run_id}")
+        assert status == 200, snap
+        assert snap["row_count"] == 100 and snap["run_id"] == run_id
+    status, body = http("GET", f"{worker.url}/catalog/profile/by-run/{'0' * 32}")
+    assert status == 404 and "error" in body
+
+
+def test_unknown_dataset_is_404_with_json(cluster: Cluster) -> None:
+    worker = cluster.worker("w1")
+    status, body = http("GET", f"{worker.url}/catalog/datasets/nope/profile")
+    assert status == 404 and "error" in body
+
+
+def test_produce_command_reads_csv_with_typed_cells(cluster: Cluster, tmp_path: Path) -> None:
+    worker = cluster.worker("w1")
+    dataset = cluster.dataset("csv")
+    csv_path = tmp_path / "rows.csv"
+    csv_path.write_text("id,amount,flag,label\n1,2.5,true,x\n2,,false,y\n3,4,TRUE,\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "atlas_streams", "produce", str(csv_path), "--dataset", dataset,
+         "--broker", cluster.broker.url, "--topic-partitions", str(cluster.partitions)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    profile = wait_rows(worker, dataset, 3)
+    cols = profile["columns"]
+    assert cols["id"]["type"] == "numeric" and cols["amount"]["null_count"] == 1
+    assert cols["flag"]["type"] == "boolean" and cols["label"]["null_count"] == 1
