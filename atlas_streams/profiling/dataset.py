@@ -1,0 +1,219 @@
+"""A dataset's mergeable profile: row counts plus one ColumnProfile per column."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from itertools import chain
+from operator import itemgetter
+from types import MappingProxyType
+from typing import Any
+
+from atlas_streams.profiling import codec
+from atlas_streams.profiling.canonical import CanonicalBatch, canonicalise
+from atlas_streams.profiling.column import ColumnProfile
+from atlas_streams.profiling.errors import IncompatibleProfilesError, ProfileFormatError
+from atlas_streams.profiling.options import ProfileOptions
+
+__all__ = ["DatasetProfile"]
+
+
+class DatasetProfile:
+    """Profile of a dataset's rows; ``zero`` is the identity of ``merge``.
+
+    Columns appear in the order first seen. A column missing from a row counts as null for that
+    row, including rows seen before the column first appeared, so for every column
+    ``count + null_count == row_count``.
+    """
+
+    __slots__ = ("_columns", "_invalid_count", "_options", "_row_count", "_updated_at")
+
+    def __init__(
+        self,
+        options: ProfileOptions,
+        row_count: int,
+        invalid_count: int,
+        updated_at: float | None,
+        columns: dict[str, ColumnProfile],
+    ) -> None:
+        """Assemble a profile from its parts (use ``zero`` or ``from_bytes`` instead)."""
+        self._options = options
+        self._row_count = row_count
+        self._invalid_count = invalid_count
+        self._updated_at = updated_at
+        self._columns = columns
+
+    @classmethod
+    def zero(cls, options: ProfileOptions | None = None) -> DatasetProfile:
+        """Return the profile of no rows."""
+        return cls(options or ProfileOptions(), 0, 0, None, {})
+
+    @property
+    def options(self) -> ProfileOptions:
+        """Return the options every column sketch was built with."""
+        return self._options
+
+    @property
+    def row_count(self) -> int:
+        """Return the number of rows profiled."""
+        return self._row_count
+
+    @property
+    def invalid_count(self) -> int:
+        """Return the number of malformed messages counted by ``add_invalid``."""
+        return self._invalid_count
+
+    @property
+    def updated_at(self) -> float | None:
+        """Return the latest update time (epoch seconds), or None if never updated."""
+        return self._updated_at
+
+    @property
+    def columns(self) -> Mapping[str, ColumnProfile]:
+        """Return a read-only view of the column profiles, in first-seen order."""
+        return MappingProxyType(self._columns)
+
+    def update(self, rows: Sequence[Mapping[str, Any]], now: float) -> None:
+        """Add a batch of rows (decoded JSON objects) seen at ``now`` (epoch seconds)."""
+        _check_rows(rows)
+        names = set().union(*rows) if rows else set()
+        complete = set(map(len, rows)) == {len(names)}  # every row has every column
+        # Canonicalise every column before changing anything, so a failure leaves no half-update.
+        batches: dict[str, CanonicalBatch] = {}
+        for name in chain(self._columns, _new_names(rows, names - self._columns.keys())):
+            if name in names:
+                batches[name] = canonicalise(_column_values(rows, name, complete))
+        for name, batch in batches.items():
+            if name not in self._columns:
+                column = ColumnProfile.zero(self._options)
+                column.add_nulls(self._row_count)
+                self._columns[name] = column
+            self._columns[name].update(batch)
+        for name, column in self._columns.items():
+            if name not in batches:
+                column.add_nulls(len(rows))
+        self._row_count += len(rows)
+        self._updated_at = _latest(self._updated_at, float(now))
+
+    def add_invalid(self, count: int = 1) -> None:
+        """Count ``count`` malformed messages (sent to the dead-letter topic)."""
+        if count < 0:
+            raise ValueError(f"invalid message count must be >= 0, got {count}")
+        self._invalid_count += count
+
+    def merge(self, other: DatasetProfile) -> DatasetProfile:
+        """Return a new profile of both inputs' rows; neither input changes."""
+        if other._options != self._options:
+            raise IncompatibleProfilesError(
+                f"cannot merge profiles built with different options: {self._options} and "
+                f"{other._options}; rebuild one of them with the other's options"
+            )
+        columns: dict[str, ColumnProfile] = {}
+        for name in chain(self._columns, other._columns):
+            if name not in columns:
+                mine = self._column_or_nulls(name)
+                columns[name] = mine.merge(other._column_or_nulls(name))
+        return DatasetProfile(
+            self._options,
+            self._row_count + other._row_count,
+            self._invalid_count + other._invalid_count,
+            _latest(self._updated_at, other._updated_at),
+            columns,
+        )
+
+    def report(self, dataset_id: str) -> dict[str, Any]:
+        """Return the profile JSON of the contract, plus ``invalid_count``."""
+        updated = None
+        if self._updated_at is not None:
+            updated = datetime.fromtimestamp(self._updated_at, tz=UTC).isoformat()
+        return {
+            "dataset_id": dataset_id,
+            "row_count": self._row_count,
+            "invalid_count": self._invalid_count,
+            "updated_at": updated,
+            "columns": {name: column.report() for name, column in self._columns.items()},
+        }
+
+    def to_bytes(self) -> bytes:
+        """Return the profile as versioned msgpack bytes (sketches in their own binary form)."""
+        return codec.encode({
+            "options": self._options.to_state(),
+            "rows": self._row_count,
+            "invalid": self._invalid_count,
+            "updated_at": self._updated_at,
+            "columns": [[name, column.to_state()] for name, column in self._columns.items()],
+        })
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> DatasetProfile:
+        """Rebuild a profile from ``to_bytes()`` output; raise ProfileFormatError if invalid."""
+        state = codec.decode(data)
+        try:
+            return cls._from_state(state)
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:
+            raise ProfileFormatError(
+                f"profile bytes have the right version but an invalid layout "
+                f"({type(exc).__name__}: {exc}); the profile cannot be read"
+            ) from exc
+
+    @classmethod
+    def _from_state(cls, state: dict[str, Any]) -> DatasetProfile:
+        """Rebuild a profile from a decoded state dict."""
+        options = ProfileOptions.from_state(state["options"])
+        rows, invalid, updated = state["rows"], state["invalid"], state["updated_at"]
+        if type(rows) is not int or type(invalid) is not int or min(rows, invalid) < 0:
+            raise ValueError("row and invalid counts must be non-negative ints")
+        if updated is not None and not (isinstance(updated, float) and math.isfinite(updated)):
+            raise ValueError("updated_at must be a finite float or None")
+        columns = {
+            str(name): ColumnProfile.from_state(column, options)
+            for name, column in state["columns"]
+        }
+        for name, column in columns.items():
+            if column.count + column.null_count != rows:
+                raise ValueError(f"column {name!r} does not account for every row")
+        return cls(options, rows, invalid, updated, columns)
+
+    def _column_or_nulls(self, name: str) -> ColumnProfile:
+        """Return the named column, or one that is null in all of this profile's rows."""
+        column = self._columns.get(name)
+        if column is None:
+            column = ColumnProfile.zero(self._options)
+            column.add_nulls(self._row_count)
+        return column
+
+
+def _check_rows(rows: Sequence[Mapping[str, Any]]) -> None:
+    """Raise TypeError unless every row is a mapping (the agent dead-letters the rest)."""
+    if set(map(type, rows)) <= {dict}:
+        return
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise TypeError(
+                f"row {index} is a {type(row).__name__}, not a JSON object; "
+                "dead-letter it and count it with add_invalid()"
+            )
+
+
+def _column_values(rows: Sequence[Mapping[str, Any]], name: str, complete: bool) -> list[Any]:
+    """Return one column's values, None where a row lacks the column."""
+    if complete:
+        return list(map(itemgetter(name), rows))
+    return [row.get(name) for row in rows]
+
+
+def _new_names(rows: Sequence[Mapping[str, Any]], new: set[str]) -> list[str]:
+    """Return the new column names in the order they first appear in the rows."""
+    if not new:
+        return []
+    return [name for name in dict.fromkeys(chain.from_iterable(rows)) if name in new]
+
+
+def _latest(first: float | None, second: float | None) -> float | None:
+    """Return the later of two optional times."""
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return max(first, second)

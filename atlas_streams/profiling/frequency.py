@@ -1,0 +1,76 @@
+"""Most frequent values of a column from a frequent-items sketch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datasketches import frequent_items_error_type, frequent_strings_sketch
+
+from atlas_streams.profiling.canonical import decode_token
+
+__all__ = ["TopValues"]
+
+_NO_FALSE_NEGATIVES = frequent_items_error_type.NO_FALSE_NEGATIVES
+
+
+class TopValues:
+    """Mergeable frequent-items sketch over canonical value tokens.
+
+    Counts are exact while the column has fewer distinct values than the map tracks. Beyond
+    that each count carries bounds, and every value more frequent than the sketch's maximum
+    error (at most ``3.5 / 2**lg_max_map_size`` of the values) is guaranteed to be reported.
+    """
+
+    __slots__ = ("_sketch",)
+
+    def __init__(self, sketch: frequent_strings_sketch) -> None:
+        """Wrap a frequent-strings sketch (owned by this object from now on)."""
+        self._sketch = sketch
+
+    @classmethod
+    def zero(cls, lg_max_map_size: int) -> TopValues:
+        """Return an empty sketch tracking up to 0.75 * 2**lg_max_map_size values."""
+        return cls(frequent_strings_sketch(lg_max_map_size))
+
+    def update(self, token_counts: list[tuple[str, int]]) -> None:
+        """Add each distinct token of a batch once, with its count."""
+        update = self._sketch.update
+        for token, count in token_counts:
+            update(token, count)
+
+    def merge(self, other: TopValues) -> TopValues:
+        """Return a new sketch of both inputs' values."""
+        sketch = frequent_strings_sketch.deserialize(self._sketch.serialize())
+        if not other._sketch.is_empty():
+            sketch.merge(other._sketch)
+        return TopValues(sketch)
+
+    def report(self, minimum: int, integral: bool) -> list[dict[str, Any]]:
+        """Return the guaranteed heavy hitters, at least ``minimum`` values where tracked.
+
+        Each entry is ``{"value", "count", "count_bounds": {"lower", "upper"}}``, most frequent
+        first (ties by token, for a stable order).
+        """
+        items = self._sketch.get_frequent_items(_NO_FALSE_NEGATIVES, 0)
+        if not items:
+            return []
+        max_error = max(upper - lower for _, _, lower, upper in items)
+        items.sort(key=lambda item: (-item[1], item[0]))
+        guaranteed = sum(1 for item in items if item[3] > max_error)
+        return [
+            {
+                "value": decode_token(token, integral),
+                "count": int(estimate),
+                "count_bounds": {"lower": int(lower), "upper": int(upper)},
+            }
+            for token, estimate, lower, upper in items[: max(minimum, guaranteed)]
+        ]
+
+    def to_bytes(self) -> bytes:
+        """Return the sketch's DataSketches serialisation."""
+        return bytes(self._sketch.serialize())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> TopValues:
+        """Rebuild a sketch from ``to_bytes()`` output."""
+        return cls(frequent_strings_sketch.deserialize(data))

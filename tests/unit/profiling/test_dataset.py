@@ -1,0 +1,198 @@
+"""Dataset profiles obey the merge laws and account for every row of every column."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import msgpack
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from atlas_streams.profiling import (
+    DatasetProfile,
+    IncompatibleProfilesError,
+    ProfileOptions,
+)
+
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**6), max_value=10**6),
+    st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+    st.text(max_size=8),
+)
+ROWS = st.lists(st.dictionaries(st.sampled_from("abcde"), VALUES, max_size=5), max_size=25)
+LAWS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXACT = ("type", "count", "null_count", "null_percent", "min", "max", "string_length",
+         "memory_bytes")
+
+
+def profile_of(rows: list[dict[str, Any]], now: float = 1.0) -> DatasetProfile:
+    """Return the profile of the rows in one batch."""
+    profile = DatasetProfile.zero()
+    profile.update(rows, now)
+    return profile
+
+
+def assert_same(left: DatasetProfile, right: DatasetProfile) -> None:
+    """Assert two profiles agree exactly on exact fields and to 1e-9 on mean and std."""
+    a, b = left.report("d"), right.report("d")
+    assert (a["row_count"], a["invalid_count"], a["updated_at"]) == (
+        b["row_count"], b["invalid_count"], b["updated_at"])
+    assert sorted(a["columns"]) == sorted(b["columns"])
+    for name, column in a["columns"].items():
+        other = b["columns"][name]
+        for field in EXACT:
+            assert column.get(field) == other.get(field), (name, field)
+        assert_same_distinct(column, other)
+        if column["type"] != "numeric":
+            continue
+        scale = max(1.0, abs(column["min"]), abs(column["max"]))
+        for field in ("mean", "std"):
+            if column[field] is None or other[field] is None:
+                assert column[field] is other[field]
+            else:
+                assert math.isclose(column[field], other[field], rel_tol=1e-9,
+                                    abs_tol=1e-9 * scale), (name, field)
+        assert sum(column["histogram"]["counts"]) == column["count"]
+
+
+def assert_same_distinct(column: dict[str, Any], other: dict[str, Any]) -> None:
+    """Assert distinct counts are equal while exact, and within each other's bounds above."""
+    bounds, other_bounds = column["distinct_bounds"], other["distinct_bounds"]
+    if bounds["lower"] == bounds["upper"] or other_bounds["lower"] == other_bounds["upper"]:
+        assert column["distinct_estimate"] == other["distinct_estimate"]
+        assert bounds == other_bounds
+    else:  # CPC estimates of a union and of a stream differ slightly (ICON vs HIP estimator)
+        assert bounds["lower"] <= other["distinct_estimate"] <= bounds["upper"]
+        assert other_bounds["lower"] <= column["distinct_estimate"] <= other_bounds["upper"]
+
+
+def assert_every_row_accounted(profile: DatasetProfile) -> None:
+    """Assert count + null_count == row_count for every column."""
+    for column in profile.columns.values():
+        assert column.count + column.null_count == profile.row_count
+
+
+@LAWS
+@given(ROWS, ROWS)
+def test_profile_of_concatenation_equals_merge_of_profiles(
+    left: list[dict[str, Any]], right: list[dict[str, Any]]
+) -> None:
+    merged = profile_of(left).merge(profile_of(right))
+    assert_same(merged, profile_of(left + right))
+    assert_every_row_accounted(merged)
+
+
+@LAWS
+@given(ROWS, ROWS, ROWS)
+def test_merge_is_associative_and_zero_is_identity(
+    a: list[dict[str, Any]], b: list[dict[str, Any]], c: list[dict[str, Any]]
+) -> None:
+    pa, pb, pc = profile_of(a), profile_of(b), profile_of(c)
+    assert_same(pa.merge(pb).merge(pc), pa.merge(pb.merge(pc)))
+    zero = DatasetProfile.zero()
+    assert_same(zero.merge(pa), pa)
+    assert_same(pa.merge(zero), pa)
+
+
+@LAWS
+@given(ROWS)
+def test_one_profile_per_row_merged_equals_profile_of_all_rows(
+    rows: list[dict[str, Any]]
+) -> None:
+    merged = profile_of([])
+    for row in rows:
+        merged = merged.merge(profile_of([row]))
+    assert_same(merged, profile_of(rows))
+
+
+@LAWS
+@given(ROWS, ROWS)
+def test_merge_never_mutates_inputs_and_bytes_round_trip(
+    left: list[dict[str, Any]], right: list[dict[str, Any]]
+) -> None:
+    pl, pr = profile_of(left), profile_of(right, now=2.0)
+    before = (pl.report("d"), pr.report("d"))
+    merged = pl.merge(pr)
+    merged.update([{"a": 1}], now=3.0)  # the result is independent of its inputs too
+    assert (pl.report("d"), pr.report("d")) == before
+    assert_same(DatasetProfile.from_bytes(pl.to_bytes()), pl)
+
+
+def test_updates_in_batches_equal_one_update() -> None:
+    rng = np.random.default_rng(9)
+    rows = [{"x": float(v), "k": f"k{int(v) % 13}"} for v in rng.normal(50, 10, 5000)]
+    batched = DatasetProfile.zero()
+    for start in range(0, len(rows), 700):
+        batched.update(rows[start : start + 700], now=float(start))
+    assert_same(batched, profile_of(rows, now=4900.0))
+
+
+def test_missing_columns_are_nulls_including_rows_before_first_seen() -> None:
+    profile = DatasetProfile.zero()
+    profile.update([{"a": 1}, {"a": 2}], now=1.0)
+    profile.update([{"b": "x", "a": 3}, {"a": None}, {}], now=2.0)
+    assert list(profile.columns) == ["a", "b"]
+    assert profile.row_count == 5
+    a, b = profile.columns["a"], profile.columns["b"]
+    assert (a.count, a.null_count) == (3, 2)
+    assert (b.count, b.null_count) == (1, 4)
+    merged = profile.merge(profile_of([{"c": True}]))
+    assert [c.null_count for c in merged.columns.values()] == [3, 5, 5]
+    assert_every_row_accounted(merged)
+
+
+def test_columns_appear_in_first_seen_order_within_a_batch() -> None:
+    profile = profile_of([{"z": 1}, {"m": 1, "z": 2}, {"a": 1}])
+    assert list(profile.columns) == ["z", "m", "a"]
+
+
+def test_invalid_counts_and_updated_at_merge() -> None:
+    left, right = profile_of([{"a": 1}], now=5.0), profile_of([], now=3.0)
+    left.add_invalid(2)
+    right.add_invalid()
+    merged = left.merge(right)
+    assert (merged.invalid_count, merged.updated_at) == (3, 5.0)
+    assert DatasetProfile.zero().updated_at is None
+    with pytest.raises(ValueError):
+        left.add_invalid(-1)
+
+
+def test_non_object_rows_are_refused_before_any_change() -> None:
+    profile = profile_of([{"a": 1}])
+    with pytest.raises(TypeError, match="add_invalid"):
+        profile.update([{"a": 2}, [1, 2]], now=2.0)  # type: ignore[list-item]
+    assert profile.row_count == 1 and profile.columns["a"].count == 1
+
+
+def test_profiles_with_different_options_do_not_merge() -> None:
+    other = DatasetProfile.zero(ProfileOptions(histogram_bins=5))
+    with pytest.raises(IncompatibleProfilesError, match="options"):
+        DatasetProfile.zero().merge(other)
+
+
+#: Measured maximum of one column's serialized state with default options (see package doc).
+MAX_COLUMN_BYTES = 18_000
+
+
+def test_serialized_size_is_bounded_after_a_million_values() -> None:
+    rng = np.random.default_rng(13)
+    profile = DatasetProfile.zero()
+    largest = {"num": 0, "str": 0, "few": 0, "mix": 0}
+    totals = []
+    for _ in range(100):
+        numbers = rng.random(10_000) * 1e9
+        rows = [{"num": x, "str": f"{x:.6f}-padding-padding-padding", "few": int(x) % 1000,
+                 "mix": x if x < 5e8 else f"{x:.3f}"} for x in numbers.tolist()]
+        profile.update(rows, now=0.0)
+        for name, column in profile.columns.items():
+            largest[name] = max(largest[name], len(msgpack.packb(column.to_state())))
+        totals.append(len(profile.to_bytes()))
+    assert profile.row_count == 1_000_000
+    assert profile.columns["few"].report()["distinct_bounds"] == {"lower": 1000, "upper": 1000}
+    assert max(largest.values()) <= MAX_COLUMN_BYTES, largest
+    assert totals[-1] - totals[50] < 1000  # no growth once the sketches are full
