@@ -1,0 +1,119 @@
+"""The endpoint table covers every route of the web view and names only real permissions."""
+
+from __future__ import annotations
+
+import pytest
+
+from atlas_streams.rbac.endpoints import ENDPOINT_PERMISSIONS, PUBLIC_ENDPOINTS, guard_for
+from atlas_streams.rbac.permissions import PERMISSION_NAMES
+from atlas_streams.rbac.roles import ROLE_PERMISSIONS, Role
+
+ROUTES = {
+    ("GET", "/"),
+    ("GET", "/dashboard/data"),
+    ("GET", "/catalog/stored-datasets"),
+    ("GET", "/catalog/datasets/{dataset_id}/profile"),
+    ("POST", "/catalog/datasets/{dataset_id}/profile"),
+    ("GET", "/catalog/profile/by-run/{run_id}"),
+    ("POST", "/catalog/profile/by-run/{run_id}"),
+    ("GET", "/rbac/roles"),
+    ("GET", "/rbac/permissions"),
+    ("POST", "/rbac/users"),
+    ("GET", "/rbac/users"),
+    ("GET", "/rbac/users/{user_id}"),
+    ("DELETE", "/rbac/users/{user_id}"),
+    ("PUT", "/rbac/users/{user_id}/roles"),
+    ("PUT", "/rbac/users/{user_id}/dataset-access"),
+    ("PUT", "/rbac/users/{user_id}/column-masking"),
+    ("POST", "/rbac/users/{user_id}/rotate-key"),
+    ("GET", "/rbac/check-permission/{permission}"),
+    ("GET", "/rbac/check-dataset-access/{dataset}"),
+    ("GET", "/rbac/my-permissions"),
+    ("GET", "/rbac/access-logs"),
+    ("GET", "/rbac/access-logs/denied"),
+    ("GET", "/rbac/audit/verify"),
+    ("POST", "/models/register"),
+    ("GET", "/models/"),
+    ("GET", "/models/search"),
+    ("GET", "/models/{name}"),
+    ("DELETE", "/models/{name}"),
+    ("POST", "/models/{name}/versions"),
+    ("GET", "/models/{name}/versions"),
+    ("GET", "/models/{name}/versions/{version}"),
+    ("GET", "/models/{name}/latest"),
+    ("GET", "/models/{name}/production"),
+    ("POST", "/models/{name}/versions/{version}/transition"),
+    ("POST", "/models/{name}/versions/{version}/promote-staging"),
+    ("POST", "/models/{name}/versions/{version}/promote-production"),
+    ("PUT", "/models/{name}/versions/{version}/metrics"),
+    ("GET", "/models/{name}/compare"),
+    ("POST", "/models/{name}/compare"),
+    ("GET", "/models/{name}/export"),
+    ("GET", "/models/{name}/history"),
+    ("PUT", "/models/{name}/versions/{version}/artifact"),
+    ("GET", "/models/{name}/versions/{version}/artifact"),
+}
+
+
+def test_table_covers_exactly_the_routes_of_the_web_view() -> None:
+    assert set(ENDPOINT_PERMISSIONS) == ROUTES
+
+
+def test_health_is_the_only_public_route() -> None:
+    assert PUBLIC_ENDPOINTS == {("GET", "/health")}
+    assert ("GET", "/health") not in ENDPOINT_PERMISSIONS
+
+
+def test_every_guard_names_a_catalogued_permission() -> None:
+    for route, guard in ENDPOINT_PERMISSIONS.items():
+        assert guard.permission in PERMISSION_NAMES, route
+
+
+def test_dataset_params_are_route_params_named_dataset() -> None:
+    marked = {route for route, guard in ENDPOINT_PERMISSIONS.items() if guard.dataset_param}
+    assert marked == {
+        ("GET", "/catalog/datasets/{dataset_id}/profile"),
+        ("POST", "/catalog/datasets/{dataset_id}/profile"),
+        ("GET", "/rbac/check-dataset-access/{dataset}"),
+    }
+    for (_, template), guard in ENDPOINT_PERMISSIONS.items():
+        if guard.dataset_param:
+            assert guard.dataset_param in {"dataset_id", "dataset"}
+            assert "{" + guard.dataset_param + "}" in template
+
+
+@pytest.mark.parametrize(
+    ("role", "route", "allowed"),
+    [
+        (Role.VIEWER, ("GET", "/"), True),
+        (Role.VIEWER, ("GET", "/rbac/my-permissions"), True),
+        (Role.VIEWER, ("POST", "/models/register"), False),
+        (Role.DATA_ANALYST, ("GET", "/models/{name}/export"), True),
+        (Role.DATA_ANALYST, ("POST", "/models/{name}/versions/{version}/transition"), False),
+        (
+            Role.DATA_ENGINEER,
+            ("POST", "/models/{name}/versions/{version}/promote-production"),
+            True,
+        ),
+        (Role.DATA_ENGINEER, ("POST", "/rbac/users"), False),
+        (Role.DATA_ENGINEER, ("GET", "/rbac/access-logs"), False),
+        (Role.ADMIN, ("POST", "/rbac/users/{user_id}/rotate-key"), True),
+    ],
+)
+def test_roles_reach_the_routes_they_should(
+    role: Role, route: tuple[str, str], allowed: bool
+) -> None:
+    assert (ENDPOINT_PERMISSIONS[route].permission in ROLE_PERMISSIONS[role]) is allowed
+
+
+def test_every_role_can_open_the_dashboard_and_admin_every_route() -> None:
+    for role in Role:
+        assert ENDPOINT_PERMISSIONS[("GET", "/")].permission in ROLE_PERMISSIONS[role]
+    assert all(g.permission in ROLE_PERMISSIONS[Role.ADMIN] for g in ENDPOINT_PERMISSIONS.values())
+
+
+def test_guard_for_maps_head_to_get_and_refuses_unknown_routes() -> None:
+    assert guard_for("head", "/models/") == guard_for("GET", "/models/")
+    assert guard_for("GET", "/health") is None
+    assert guard_for("PATCH", "/models/{name}") is None
+    assert guard_for("GET", "/nope") is None

@@ -1,0 +1,196 @@
+"""Masking of single values per Ranger type, and of whole column profiles without leaks."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from atlas_streams.rbac.masking import (
+    HASH_HEX_CHARS,
+    MaskType,
+    mask_column_report,
+    mask_key,
+    mask_profile,
+    mask_value,
+)
+
+KEY = b"mask-key"
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "expected"),
+    [
+        ("alice@example.com", "null", None),
+        (42, "null", None),
+        (None, "hash", None),
+        (None, "redact", None),
+        ("Alice-42 Road", "redact", "Xxxxx-00 Xxxx"),
+        ("ÄÖü9", "redact", "XXx0"),
+        (1234, "redact", 0),
+        (-3.5, "redact", 0.0),
+        (True, "redact", None),
+        ({"a": 1}, "redact", None),
+        ("4111111111111111", "show_last_4", "xxxxxxxxxxxx1111"),
+        ("1234", "show_last_4", "xxxx"),
+        ("ab", "show_last_4", "xx"),
+        (5551234567, "show_last_4", "xxxxxx4567"),
+        (False, "show_last_4", None),
+    ],
+)
+def test_mask_value_by_type(value: object, kind: str, expected: object) -> None:
+    assert mask_value(value, kind, KEY) == expected
+
+
+def test_hash_is_hmac_sha256_truncated_and_keyed() -> None:
+    expected = hmac.new(KEY, b'"alice"', hashlib.sha256).hexdigest()[:HASH_HEX_CHARS]
+    assert mask_value("alice", MaskType.HASH, KEY) == expected
+    assert mask_value("alice", MaskType.HASH, b"other-key") != expected
+
+
+def test_hash_keeps_equal_values_equal_and_types_apart() -> None:
+    hashes = {repr(v): mask_value(v, "hash", KEY) for v in (1, 1.5, "1", True, [1], {"a": 1})}
+    assert len(set(hashes.values())) == len(hashes)
+    assert all(isinstance(h, str) and len(h) == HASH_HEX_CHARS for h in hashes.values())
+    assert mask_value("x", "hash", KEY) == mask_value("x", "hash", KEY)
+
+
+def test_unknown_mask_type_is_refused() -> None:
+    with pytest.raises(ValueError, match="MaskType"):
+        mask_value("x", "scramble", KEY)
+
+
+@given(st.text(max_size=40))
+def test_redact_keeps_length_and_hides_letters_and_digits(text: str) -> None:
+    masked = mask_value(text, "redact", KEY)
+    assert isinstance(masked, str) and len(masked) == len(text)
+    assert not any(c.isalnum() and c not in "xX0" for c in masked)
+
+
+@given(st.text(min_size=5, max_size=40))
+def test_show_last_4_shows_only_the_last_four(text: str) -> None:
+    masked = mask_value(text, "show_last_4", KEY)
+    assert masked == "x" * (len(text) - 4) + text[-4:]
+
+
+def numeric_column() -> dict[str, object]:
+    return {
+        "type": "numeric",
+        "count": 7,
+        "null_count": 2,
+        "null_percent": 22.2,
+        "distinct_estimate": 6,
+        "distinct_upper_bound": 6.3,
+        "min": -9041.125,
+        "max": 9873.5,
+        "mean": 4141.875,
+        "std": 3999.25,
+        "median": 4417.75,
+        "quantiles": {"0.01": -9041.125, "0.5": 4417.75, "0.99": 9873.5},
+        "histogram": {"edges": [-9041.125, 417.1875, 9873.5], "counts": [3, 4]},
+        "top_values": [{"value": 4417.75, "count": 2}, {"value": 9873.5, "count": 1}],
+        "memory_bytes": 63,
+        "secret_extra": "9873.5",
+    }
+
+
+def string_column() -> dict[str, object]:
+    return {
+        "type": "string",
+        "count": 5,
+        "null_count": 0,
+        "null_percent": 0.0,
+        "distinct_estimate": 3,
+        "min": "aardvark@zoo.org",
+        "max": "zebra@zoo.org",
+        "top_values": [
+            {"value": "carol@zoo.org", "count": 3, "lower_bound": 3, "label": "carol@zoo.org"},
+            {"value": "aardvark@zoo.org", "count": 1},
+            {"value": "zebra@zoo.org", "count": 1},
+        ],
+        "string_length": {"min": 13, "max": 16, "mean": 13.6},
+        "memory_bytes": 81,
+    }
+
+
+SECRETS = {
+    "numeric": ["9041.125", "9873.5", "4141.875", "3999.25", "4417.75", "417.1875"],
+    "string": ["aardvark", "zebra", "carol"],
+}
+
+
+@pytest.mark.parametrize("kind", list(MaskType))
+@pytest.mark.parametrize("column", [numeric_column, string_column])
+def test_masked_report_never_leaks_a_value(kind: MaskType, column: object) -> None:
+    original = column()  # type: ignore[operator]
+    report = mask_column_report(original, kind, KEY)
+    text = orjson.dumps(report).decode()
+    for secret in SECRETS[original["type"]]:
+        assert secret not in text, (kind, secret)
+    for name in ("min", "max", "mean", "std", "median", "quantiles"):
+        assert name not in report
+    assert report["masked"] is True
+    assert report["mask_type"] == kind.value
+
+
+@pytest.mark.parametrize("kind", list(MaskType))
+def test_masked_report_keeps_the_counts(kind: MaskType) -> None:
+    report = mask_column_report(numeric_column(), kind, KEY)
+    for name in ("type", "count", "null_count", "null_percent", "distinct_estimate"):
+        assert report[name] == numeric_column()[name]
+    assert report["memory_bytes"] == 63
+    assert report["distinct_upper_bound"] == 6.3
+    assert report["histogram"] == {"counts": [3, 4]}
+    assert "secret_extra" not in report
+    strings = mask_column_report(string_column(), kind, KEY)
+    assert strings["string_length"] == {"min": 13, "max": 16, "mean": 13.6}
+
+
+def test_null_mask_drops_top_values_and_other_masks_mask_them() -> None:
+    assert "top_values" not in mask_column_report(string_column(), "null", KEY)
+    hashed = mask_column_report(string_column(), "hash", KEY)["top_values"]
+    assert hashed[0] == {
+        "value": mask_value("carol@zoo.org", "hash", KEY),
+        "count": 3,
+        "lower_bound": 3,
+    }
+    redacted = mask_column_report(string_column(), "redact", KEY)["top_values"]
+    assert [t["value"] for t in redacted] == ["xxxxx@xxx.xxx", "xxxxxxxx@xxx.xxx", "xxxxx@xxx.xxx"]
+    assert [t["count"] for t in redacted] == [3, 1, 1]
+
+
+@pytest.mark.parametrize("kind", list(MaskType))
+def test_mask_column_report_never_mutates_its_input(kind: MaskType) -> None:
+    for make in (numeric_column, string_column):
+        original = make()
+        before = copy.deepcopy(original)
+        report = mask_column_report(original, kind, KEY)
+        assert original == before
+        report.get("histogram", {}).get("counts", []).append(99)
+        assert original == before
+
+
+def test_mask_profile_masks_only_the_named_columns() -> None:
+    profile = {
+        "dataset_id": "people",
+        "row_count": 5,
+        "columns": {"email": string_column(), "age": numeric_column()},
+    }
+    before = copy.deepcopy(profile)
+    masked = mask_profile(profile, {"email": MaskType.HASH, "absent": "null"}, KEY)
+    assert profile == before
+    assert masked["row_count"] == 5
+    assert masked["columns"]["email"]["masked"] is True
+    assert masked["columns"]["age"] == numeric_column()
+    assert "aardvark" not in orjson.dumps(masked["columns"]["email"]).decode()
+
+
+def test_mask_key_is_derived_not_the_pepper() -> None:
+    key = mask_key(b"pepper")
+    assert key != b"pepper" and len(key) == 32
+    assert key == mask_key(b"pepper") != mask_key(b"other")
