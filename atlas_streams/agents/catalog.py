@@ -12,20 +12,42 @@ from typing import Any
 import faust
 import orjson
 
+from atlas_streams.agents.context import current_event
+from atlas_streams.profiling import ProfileOptions
 from atlas_streams.tables.catalog import CatalogTables
+from atlas_streams.tables.partial import merge_partials
 
 __all__ = ["register_catalog_agents"]
 
 
+VIEW_BATCH = 500  # partial updates merged at once
+VIEW_BATCH_SECONDS = 0.1
+
+
 def register_catalog_agents(
-    app: faust.App, view_topic: faust.TopicT, commands: faust.TopicT, tables: CatalogTables
+    app: faust.App,
+    view_topic: faust.TopicT,
+    commands: faust.TopicT,
+    tables: CatalogTables,
+    options: ProfileOptions,
 ) -> Any:
     """Register the view and snapshot agents; return the snapshot agent (for ``ask``)."""
 
     @app.agent(view_topic, name="atlas-profile-view")
     async def profile_view(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            tables.view[event.key] = event.value
+        async for events in stream.take_events(VIEW_BATCH, within=VIEW_BATCH_SECONDS):
+            touched = set()
+            with current_event(events[-1]):
+                for event in events:
+                    if tables.view.get(event.key) != event.value:  # republished after a crash
+                        tables.view[event.key] = event.value
+                        touched.add(event.key.rpartition("/")[0])
+                for dataset in touched:
+                    prefix = f"{dataset}/"
+                    partials = [(k, v) for k, v in tables.view.items() if k.startswith(prefix)]
+                    merged = merge_partials(partials, options)
+                    if dataset in merged:
+                        tables.merged[dataset] = merged[dataset].to_bytes()
 
     @app.agent(commands, name="atlas-catalog-commands")
     async def catalog_commands(stream: faust.StreamT) -> Any:

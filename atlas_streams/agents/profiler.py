@@ -18,6 +18,7 @@ from typing import Any
 import faust
 import orjson
 
+from atlas_streams.agents.context import current_event
 from atlas_streams.profiling import ProfileOptions
 from atlas_streams.settings import Settings
 from atlas_streams.tables.catalog import CatalogTables
@@ -58,11 +59,11 @@ def register_profiler(
                 dataset = dataset_of(settings.dataset_prefix, topic)
                 if dataset is None:
                     continue
-                # Table writes go to the changelog partition of the *current* event (Faust's
-                # ambient context): make it this group's, not the batch's last event.
-                stream._set_current_event(group[-1])  # noqa: SLF001
-                await _profile_partition(dataset, partition, group, tables, deadletter, view_topic,
-                                         settings, options)
+                with current_event(group[-1]):
+                    await _profile_partition(
+                        dataset, partition, group, tables, deadletter, view_topic, settings,
+                        options,
+                    )
 
     return profiler
 
@@ -85,6 +86,12 @@ async def _profile_partition(
     stamps = [int((m.timestamp or 0) * 1000) for m in messages]
     plan = plan_batch(state, offsets, stamps)
     if not plan.apply:
+        if stored:
+            # Only replays: the last run died after writing this value but before its
+            # offsets were committed (Faust flushes the producer before it commits), so the
+            # changelog or view copy may be missing. Write both again; the value is the same.
+            tables.partials[key] = stored
+            await view_topic.send(key=key, value=stored)
         return
     if plan.reset_at is not None:
         log.warning(

@@ -4,9 +4,11 @@
   (dataset, source partition). It is co-partitioned with the dataset topics, so the worker that
   owns source partition p owns its state and Faust restores it from the changelog before the
   partition is processed: the offset watermark in each value is always current.
-- ``profile_view`` is a global copy of the same values for queries. A single-partition topic
-  feeds it (see :mod:`atlas_streams.agents.catalog`), so every worker answers with every
-  partition's state without Faust's cross-worker routing.
+- ``profile_view`` is a global copy of the same values, fed by a single-partition topic (see
+  :mod:`atlas_streams.agents.catalog`), and ``profile_merged`` holds each dataset's profile
+  merged over its partitions by that topic's one consumer. Every worker answers queries from its
+  own copy, without Faust's cross-worker routing, and all give the same bytes: sketch merges
+  are randomised (KLL), so they are done once, by one writer.
 - ``profile_snapshots`` keeps frozen merged profiles by run id, global as well.
 """
 
@@ -28,6 +30,7 @@ class CatalogTables:
 
     partials: Any  # faust.Table[str, bytes]
     view: Any  # faust.GlobalTable[str, bytes]
+    merged: Any  # faust.GlobalTable[str, bytes]
     snapshots: Any  # faust.GlobalTable[str, bytes]
 
 
@@ -42,7 +45,10 @@ def define_catalog_tables(app: faust.App, settings: Settings) -> CatalogTables:
     view = app.GlobalTable(
         "profile_view", partitions=1, recovery_buffer_size=1, help="partials for queries", **raw
     )
+    merged = app.GlobalTable(
+        "profile_merged", partitions=1, recovery_buffer_size=1, help="merged profiles", **raw
+    )
     snapshots = app.GlobalTable(
         "profile_snapshots", partitions=1, recovery_buffer_size=1, help="frozen profiles", **raw
     )
-    return CatalogTables(partials, view, snapshots)
+    return CatalogTables(partials, view, merged, snapshots)

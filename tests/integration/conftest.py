@@ -58,6 +58,8 @@ def http(
             ctype = response.headers.get("Content-Type", "")
     except urllib.error.HTTPError as err:
         status, payload, ctype = err.code, err.read(), err.headers.get("Content-Type", "")
+    except (ConnectionError, urllib.error.URLError) as err:
+        return 0, str(err)  # the worker is (re)starting
     if "json" in ctype:
         return status, orjson.loads(payload)
     return status, payload.decode("utf-8", "replace")

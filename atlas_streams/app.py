@@ -1,0 +1,99 @@
+"""The Faust app: its settings, topics, tables and agents, composed in one place.
+
+``create_app(settings)`` builds a fully wired app; nothing happens at import time. For the
+``faust`` command line, ``atlas_streams.app:app`` builds one from ``ATLAS_*`` variables on first
+use (``faust -A atlas_streams.app:app worker``); ``atlas-streams worker`` is the usual way.
+
+Faust settings chosen for the embedded broker (see KAFKA_NOTES in the project docs):
+short group timeouts (ready in seconds, not 30 s), at-least-once processing (the broker has no
+transactions; counting is made idempotent by offset watermarks), and producer batches of one
+record, because the broker reports a batch's first offset + 1 as the end offset and Faust's
+changelog recovery would otherwise drop the tail of a changelog.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from atlas_streams import topics
+from atlas_streams.agents.catalog import register_catalog_agents
+from atlas_streams.agents.discovery import DatasetDiscovery
+from atlas_streams.agents.profiler import register_profiler
+from atlas_streams.faust_compat import apply_workarounds
+from atlas_streams.profiling import ProfileOptions
+from atlas_streams.settings import Settings
+from atlas_streams.runtime import Atlas
+from atlas_streams.tables.catalog import define_catalog_tables
+from atlas_streams.web.server import WebView
+
+__all__ = ["create_app"]
+
+MAX_TABLE_VALUE_BYTES = 8 * 1024 * 1024  # a partial profile is one message; keep room
+
+
+def _faust_app(settings: Settings) -> faust.App:
+    return faust.App(
+        settings.app_id,
+        broker=settings.broker,
+        store="rocksdb://",
+        datadir=str(settings.data_dir),
+        tabledir=str(settings.table_dir),
+        autodiscover=False,
+        processing_guarantee="at_least_once",
+        producer_max_batch_size=1,
+        producer_max_request_size=MAX_TABLE_VALUE_BYTES,
+        consumer_max_fetch_size=MAX_TABLE_VALUE_BYTES,
+        broker_rebalance_timeout=3,
+        broker_session_timeout=3,
+        broker_heartbeat_interval=0.5,
+        topic_partitions=settings.topic_partitions,
+        topic_allow_declare=True,
+        key_serializer="raw",
+        value_serializer="raw",
+        consumer_auto_offset_reset="earliest",
+        web_enabled=True,  # served by our own WebView (app.web_server), not faust.web
+        table_standby_replicas=0,
+        # The embedded broker keeps topics in memory: after it restarts, a worker's persisted
+        # changelog offsets are ahead of the new, empty changelogs. Faust would refuse to start;
+        # the local tables are still the truth, and the profiler notices the restarted source
+        # log itself (tables/partial.py), warns once and writes its whole state anew.
+        recovery_consistency_check=False,
+    )
+
+
+def create_app(settings: Settings) -> Atlas:
+    """Build the app with every topic, table and agent registered."""
+    apply_workarounds()
+    app = _faust_app(settings)
+    options = ProfileOptions()
+    catalog = define_catalog_tables(app, settings)
+    datasets = app.topic(value_type=bytes, value_serializer="raw", key_serializer="raw")
+    deadletter = app.topic(topics.DEADLETTER, value_serializer="raw")
+    view_topic = app.topic(
+        topics.internal(settings.app_id, topics.PROFILE_VIEW), partitions=1, internal=True,
+        key_type=str, value_serializer="raw",
+    )
+    commands = app.topic(
+        topics.internal(settings.app_id, topics.CATALOG_COMMANDS), partitions=1, internal=True,
+        value_serializer="raw",
+    )
+    register_profiler(app, datasets, catalog, deadletter, view_topic, settings, options)
+    snapshot_agent = register_catalog_agents(app, view_topic, commands, catalog, options)
+    discovery = DatasetDiscovery(app, datasets, settings)
+    discovery.install()
+    atlas = Atlas(app, settings, options, catalog, discovery, snapshot_agent)
+    app.web_server(WebView(atlas))
+    return atlas
+
+
+def __getattr__(name: str) -> Any:
+    """Build ``app`` for the ``faust`` command line from ``ATLAS_*`` variables, on first use."""
+    if name == "app":
+        from atlas_streams.settings import load_settings
+
+        atlas = create_app(load_settings())
+        globals()["app"] = atlas.app
+        return atlas.app
+    raise AttributeError(name)

@@ -1,0 +1,137 @@
+"""The ``atlas-streams`` command: broker, worker, produce and demo.
+
+Every option falls back to its ``ATLAS_<NAME>`` environment variable, then to the default in
+:mod:`atlas_streams.settings`. Errors end the command with one line on stderr and status 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from atlas_streams.settings import Settings, SettingsError, load_settings
+from atlas_streams.sources import FORMATS, SourceError, guess_format
+
+__all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str) -> NoReturn:
+    """Print one line to stderr and exit with status 2."""
+    click.echo(f"atlas-streams: error: {message}", err=True)
+    sys.exit(2)
+
+
+def settings_from(**flags: Any) -> Settings:
+    """Return settings from the given flags over the environment, or fail with one line."""
+    try:
+        return load_settings(**flags)
+    except SettingsError as exc:
+        fail(str(exc))
+
+
+def broker_option(func: F) -> F:
+    """Add ``--broker``."""
+    return click.option("--broker", help="Kafka URL, e.g. kafka://127.0.0.1:9092 [ATLAS_BROKER]")(
+        func
+    )
+
+
+def require_broker(settings: Settings, timeout: float = 5.0) -> None:
+    """Fail with one line unless some bootstrap server accepts TCP connections."""
+    for server in settings.bootstrap_servers:
+        host, _, port = server.rpartition(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=timeout):
+                return
+        except OSError:
+            continue
+    fail(f"cannot reach the broker at {settings.broker}; start one with `atlas-streams broker`")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Atlas Streams: column profiles, a model registry and access control on Kafka."""
+
+
+@main.command()
+@click.option("--port", type=int, default=9092, show_default=True, help="port to listen on")
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+def broker(port: int, host: str) -> None:
+    """Run the embedded Kafka-compatible broker (topics live in memory only)."""
+    from atlas_streams.broker import BrokerError, run_forever
+
+    try:
+        sys.exit(run_forever(host, port))
+    except BrokerError as exc:
+        fail(str(exc))
+
+
+@main.command()
+@broker_option
+@click.option("--web-port", type=int, help="port of the web view [ATLAS_WEB_PORT, 6066]")
+@click.option("--web-host", help="address the web view binds [ATLAS_WEB_HOST, 127.0.0.1]")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="tables dir [ATLAS_DATA_DIR]")
+@click.option("--topic-partitions", type=int, help="partitions of dataset topics [4]")
+@click.option("--batch-size", type=int, help="messages per profiler batch [2000]")
+@click.option("--batch-timeout", type=float, help="seconds to fill a batch [0.5]")
+@click.option("--dataset-prefix", help="topic prefix of datasets [datasets.]")
+@click.option("--log-level", help="debug, info, warning or error [info]")
+def worker(**flags: Any) -> None:
+    """Run one worker: agents, RocksDB tables and the web view."""
+    settings = settings_from(**flags)
+    require_broker(settings)
+    run_worker(settings)
+
+
+def run_worker(settings: Settings) -> None:
+    """Run a worker in this process until it is stopped."""
+    import faust
+
+    from atlas_streams.app import create_app
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    atlas = create_app(settings)
+    faust.Worker(atlas.app, loglevel=settings.log_level.upper()).execute_from_commandline()
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dataset", required=True, help="dataset name (topic <prefix><name>)")
+@broker_option
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="default: from the extension")
+@click.option("--rows-per-message", type=click.IntRange(min=1), default=1, show_default=True,
+              help="rows per message; above 1 each message is a JSON array")
+@click.option("--topic-partitions", type=int, help="partitions when the topic is created [4]")
+def produce(file: Path, dataset: str, fmt: str | None, rows_per_message: int, **flags: Any) -> None:
+    """Send every row of FILE to the dataset's topic and wait for every acknowledgement."""
+    from atlas_streams.producer import BrokerUnreachable, produce_file
+    from atlas_streams.topics import DATASET_NAME
+
+    settings = settings_from(**flags)
+    if not DATASET_NAME.match(dataset):
+        fail(f"invalid dataset name {dataset!r}: use letters, digits, '.', '_' or '-'")
+    try:
+        fmt = fmt or guess_format(file)
+        rows = asyncio.run(produce_file(settings, file, dataset, fmt, rows_per_message))
+    except (SourceError, BrokerUnreachable) as exc:
+        fail(str(exc))
+    click.echo(f"sent {rows} rows to {settings.dataset_prefix}{dataset}", err=True)
+
+
+@main.command()
+@click.option("--web-port", type=int, help="port of the web view [6066]")
+@click.option("--broker-port", type=int, help="port of the embedded broker [any free]")
+def demo(web_port: int | None, broker_port: int | None) -> None:
+    """Start a broker and a worker, load sample data, and run until Ctrl-C."""
+    from atlas_streams.demo import run_demo
+
+    settings = settings_from(web_port=web_port)
+    sys.exit(run_demo(settings, broker_port))

@@ -1,0 +1,121 @@
+"""``atlas-streams demo``: a broker, a worker, sample data, until Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from atlas_streams.broker import EmbeddedBroker, free_port
+from atlas_streams.launcher import WorkerProcess
+from atlas_streams.producer import ensure_topic, produce_values
+from atlas_streams.settings import Settings
+from atlas_streams.topics import dataset_topic
+from atlas_streams.wire import encode_rows
+
+__all__ = ["DEMO_DATASET", "DEMO_KEYS", "run_demo", "sample_orders"]
+
+DEMO_DATASET = "orders"
+DEMO_ROWS = 5_000
+DEMO_KEYS = {
+    "admin": "atlas-admin-key",
+    "data_engineer": "atlas-engineer-key",
+    "data_analyst": "atlas-analyst-key",
+    "viewer": "atlas-viewer-key",
+}
+
+
+def sample_orders(rows: int = DEMO_ROWS, seed: int = 7) -> Iterator[dict[str, Any]]:
+    """Yield a small, realistic orders table with numbers, strings, booleans and nulls."""
+    rng = random.Random(seed)
+    cities = ["Oslo", "Lima", "Pune", "Austin", "Lagos", "Osaka", "Porto", "Quito"]
+    statuses = ["placed", "paid", "shipped", "delivered", "returned"]
+    for order_id in range(1, rows + 1):
+        yield {
+            "order_id": order_id,
+            "customer_email": f"user{rng.randint(1, 900)}@example.com",
+            "city": rng.choice(cities),
+            "status": rng.choices(statuses, weights=[1, 3, 3, 8, 1])[0],
+            "amount": round(rng.lognormvariate(3.5, 0.8), 2),
+            "items": rng.randint(1, 9),
+            "discount": round(rng.random() * 0.3, 3) if rng.random() < 0.3 else None,
+            "gift": rng.random() < 0.1,
+        }
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def run_demo(settings: Settings, broker_port: int | None = None) -> int:
+    """Run the demo until Ctrl-C; return the exit status."""
+    if not _port_free(settings.web_host, settings.web_port):
+        print(f"atlas-streams: error: port {settings.web_port} is in use; pass --web-port",
+              file=sys.stderr)
+        return 2
+    data_dir = Path(tempfile.mkdtemp(prefix="atlas-demo-"))
+    broker = EmbeddedBroker(settings.web_host, broker_port or free_port())
+    worker = WorkerProcess(broker.url, data_dir / "worker", settings.web_port,
+                           env={"ATLAS_DEMO_KEYS": "1"}, log_path=data_dir / "worker.log")
+    try:
+        print(f"starting the embedded broker on {broker.url} (topics in memory only) ...")
+        broker.start()
+        print(f"starting a worker (log: {worker.log_path}) ...")
+        worker.start()
+        worker.wait_ready(timeout=120)
+        demo_settings = settings.model_copy(update={"broker": broker.url})
+        print(f"loading {DEMO_ROWS} sample rows into dataset {DEMO_DATASET!r} ...")
+        asyncio.run(_load(demo_settings))
+        _print_welcome(worker.url)
+        _wait_for_interrupt()
+        return 0
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"atlas-streams: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        worker.stop()
+        broker.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def _load(settings: Settings) -> None:
+    topic = dataset_topic(settings.dataset_prefix, DEMO_DATASET)
+    await ensure_topic(settings, topic)
+    await produce_values(settings, topic, encode_rows(sample_orders()), total_rows=DEMO_ROWS)
+
+
+def _print_welcome(url: str) -> None:
+    keys = "\n".join(f"  {role:<14} {key}" for role, key in DEMO_KEYS.items())
+    print(
+        f"\nAtlas Streams is running.\n\n  dashboard  {url}/  (send header X-API-Key)\n"
+        f"  profile    curl -H 'X-API-Key: atlas-admin-key' {url}/catalog/datasets/"
+        f"{DEMO_DATASET}/profile\n\nDemo API keys:\n{keys}\n\nPress Ctrl-C to stop.",
+        flush=True,
+    )
+
+
+def _wait_for_interrupt() -> None:
+    stop = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        while not stop:
+            signal.pause() if hasattr(signal, "pause") else None
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,39 @@
+"""Workarounds for faust-streaming 0.15.3 bugs we measured; applied once by ``create_app``.
+
+Each one is narrow, says what it fixes, and can be deleted when Faust fixes the bug.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+__all__ = ["apply_workarounds"]
+
+_applied = False
+
+
+def apply_workarounds() -> None:
+    """Apply every workaround (idempotent)."""
+    global _applied
+    if _applied:
+        return
+    _tolerate_revoked_highwater()
+    _applied = True
+
+
+def _tolerate_revoked_highwater() -> None:
+    # Consumer.getmany asks for the highwater of each fetched record's partition, only to report
+    # lag. When a rebalance revokes that partition in between, aiokafka asserts "Partition is not
+    # assigned", the Fetcher service crashes and the whole worker stops (seen when a second
+    # worker joins). A revoked partition has no highwater to report: answer -1 instead.
+    original = AIOKafkaConsumerThread.highwater
+
+    def highwater(self: Any, tp: Any) -> int:
+        try:
+            return int(original(self, tp))
+        except AssertionError:
+            return -1
+
+    AIOKafkaConsumerThread.highwater = highwater  # type: ignore[method-assign]

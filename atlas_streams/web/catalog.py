@@ -1,0 +1,126 @@
+"""Catalog endpoints: stored datasets, merged profiles and frozen snapshots."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from atlas_streams.runtime import Atlas
+from atlas_streams.profiling import DatasetProfile
+from atlas_streams.topics import DATASET_NAME
+from atlas_streams.web.context import ATLAS, view_report
+from atlas_streams.web.errors import HttpError, json_response
+
+__all__ = ["routes"]
+
+RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+SNAPSHOT_VISIBLE_TIMEOUT = 10.0  # s to wait until this worker's copy holds a new snapshot
+
+routes = web.RouteTableDef()
+
+
+def merged_profiles(atlas: Atlas) -> dict[str, DatasetProfile]:
+    """Return every dataset's profile merged over all source partitions."""
+    return {
+        name: DatasetProfile.from_bytes(value) for name, value in atlas.catalog.merged.items()
+    }
+
+
+def merged_profile(atlas: Atlas, dataset: str) -> DatasetProfile | None:
+    """Return one dataset's merged profile, or None when it has none."""
+    value = atlas.catalog.merged.get(dataset)
+    return DatasetProfile.from_bytes(value) if value else None
+
+
+def _dataset_profile(request: web.Request) -> tuple[str, DatasetProfile]:
+    dataset = request.match_info["dataset_id"]
+    if not DATASET_NAME.match(dataset):
+        raise HttpError(404, f"dataset {dataset!r} not found")
+    profile = merged_profile(request.app[ATLAS], dataset)
+    if profile is None or not request["access"].can_see_dataset(dataset):
+        raise HttpError(404, f"dataset {dataset!r} not found")
+    return dataset, profile
+
+
+@routes.get("/catalog/stored-datasets")
+async def stored_datasets(request: web.Request) -> web.Response:
+    """List every dataset with a profile the caller may see, with its row count."""
+    atlas: Atlas = request.app[ATLAS]
+    profiles = merged_profiles(atlas)
+    names = set(profiles) | set(atlas.discovery.datasets())
+    listing = []
+    for name in sorted(names):
+        if not request["access"].can_see_dataset(name):
+            continue
+        profile = profiles.get(name)
+        listing.append({
+            "dataset_id": name,
+            "row_count": profile.row_count if profile else 0,
+            "invalid_count": profile.invalid_count if profile else 0,
+            "column_count": len(profile.columns) if profile else 0,
+            "updated_at": profile.report(name)["updated_at"] if profile else None,
+        })
+    return json_response({"datasets": listing, "count": len(listing)})
+
+
+@routes.get("/catalog/datasets/{dataset_id}/profile")
+async def get_profile(request: web.Request) -> web.Response:
+    """Return the dataset's current profile, merged over every partition."""
+    dataset, profile = _dataset_profile(request)
+    return json_response(view_report(request, dataset, profile.report(dataset)))
+
+
+@routes.post("/catalog/datasets/{dataset_id}/profile")
+async def snapshot_profile(request: web.Request) -> web.Response:
+    """Freeze the dataset's current profile as a snapshot and return its run id."""
+    atlas: Atlas = request.app[ATLAS]
+    dataset, profile = _dataset_profile(request)
+    run_id = uuid.uuid4().hex
+    created_at = datetime.now(UTC).isoformat()
+    command = {
+        "type": "snapshot",
+        "run_id": run_id,
+        "dataset_id": dataset,
+        "created_at": created_at,
+        "profile": base64.b64encode(profile.to_bytes()).decode("ascii"),
+    }
+    reply = await atlas.snapshot_agent.ask(value=orjson.dumps(command), key=run_id.encode())
+    if not reply.get("ok"):
+        raise HttpError(500, f"the snapshot was not stored: {reply.get('error')}")
+    await _wait_visible(atlas, run_id)
+    return json_response(
+        {"run_id": run_id, "dataset_id": dataset, "created_at": created_at,
+         "row_count": profile.row_count},
+        status=201,
+    )
+
+
+async def _wait_visible(atlas: Atlas, run_id: str) -> None:
+    deadline = time.monotonic() + SNAPSHOT_VISIBLE_TIMEOUT
+    while run_id not in atlas.catalog.snapshots and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+
+
+@routes.get("/catalog/profile/by-run/{run_id}")
+@routes.post("/catalog/profile/by-run/{run_id}")
+async def get_snapshot(request: web.Request) -> web.Response:
+    """Return a frozen profile snapshot by its run id."""
+    run_id = request.match_info["run_id"]
+    stored = request.app[ATLAS].catalog.snapshots.get(run_id) if RUN_ID.match(run_id) else None
+    if stored is None:
+        raise HttpError(404, f"no profile snapshot with run_id {run_id!r}")
+    body: dict[str, Any] = orjson.loads(stored)
+    dataset = body["dataset_id"]
+    if not request["access"].can_see_dataset(dataset):
+        raise HttpError(404, f"no profile snapshot with run_id {run_id!r}")
+    profile = DatasetProfile.from_bytes(base64.b64decode(body["profile"]))
+    report = view_report(request, dataset, profile.report(dataset))
+    return json_response({"run_id": run_id, "created_at": body["created_at"], **report})

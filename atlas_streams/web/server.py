@@ -1,0 +1,84 @@
+"""The web view: one aiohttp application per worker, started by Faust after table recovery."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from mode import Service
+
+from atlas_streams.runtime import Atlas
+from atlas_streams.web import auth, catalog
+from atlas_streams.web.context import ATLAS
+from atlas_streams.web.errors import HttpError, json_error, json_response
+
+__all__ = ["WebView", "build_application"]
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1_048_576  # JSON bodies; artifact uploads stream past this limit
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def health(request: web.Request) -> web.Response:
+    """Answer 200 once the worker has joined, recovered its tables and is processing."""
+    app = request.app[ATLAS].app
+    if app.rebalancing or not app.tables.recovery.completed.is_set():
+        return json_response({"status": "recovering"}, status=503)
+    return json_response({"status": "ok"})
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every refusal into a JSON body; log and hide anything unexpected."""
+    try:
+        return await handler(request)
+    except HttpError as exc:
+        return json_error(exc.status, exc.message, **exc.extra)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        reason = {404: "no such endpoint", 405: "method not allowed on this endpoint",
+                  413: "request body too large"}.get(exc.status, exc.reason)
+        return json_error(exc.status, reason)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return json_error(500, "internal error; the worker log has the details")
+
+
+def build_application(atlas: Atlas, middlewares: list[Any]) -> web.Application:
+    """Return the aiohttp application with every route of the web view."""
+    application = web.Application(
+        middlewares=[errors_as_json, *middlewares], client_max_size=MAX_BODY_BYTES
+    )
+    application[ATLAS] = atlas
+    application.router.add_get("/health", health)
+    application.router.add_routes(catalog.routes)
+    return application
+
+
+class WebView(Service):
+    """Serve the web view on the configured host and port while the worker runs."""
+
+    def __init__(self, atlas: Atlas, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.atlas = atlas
+        self._runner: web.AppRunner | None = None
+
+    async def on_start(self) -> None:
+        """Bind the HTTP port and start answering."""
+        settings = self.atlas.settings
+        self._runner = web.AppRunner(
+            build_application(self.atlas, auth.middlewares(self.atlas)), access_log=None
+        )
+        await self._runner.setup()
+        await web.TCPSite(self._runner, settings.web_host, settings.web_port).start()
+        log.info("web view on http://%s:%d", settings.web_host, settings.web_port)
+
+    async def on_stop(self) -> None:
+        """Stop answering and close the port."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
