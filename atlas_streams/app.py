@@ -18,6 +18,7 @@ from typing import Any
 import faust
 
 from atlas_streams import topics
+from atlas_streams.agents.access import register_access_agents
 from atlas_streams.agents.catalog import register_catalog_agents
 from atlas_streams.agents.discovery import DatasetDiscovery
 from atlas_streams.agents.profiler import register_profiler
@@ -25,6 +26,7 @@ from atlas_streams.faust_compat import apply_workarounds
 from atlas_streams.profiling import ProfileOptions
 from atlas_streams.settings import Settings
 from atlas_streams.runtime import Atlas
+from atlas_streams.tables.access import define_access_tables
 from atlas_streams.tables.catalog import define_catalog_tables
 from atlas_streams.web.server import WebView
 
@@ -63,6 +65,14 @@ def _faust_app(settings: Settings) -> faust.App:
     )
 
 
+def _internal_topic(app: faust.App, settings: Settings, name: str) -> faust.TopicT:
+    # One partition: its single consumer is the one writer of the tables it feeds.
+    return app.topic(
+        topics.internal(settings.app_id, name), partitions=1, internal=True,
+        value_serializer="raw",
+    )
+
+
 def create_app(settings: Settings) -> Atlas:
     """Build the app with every topic, table and agent registered."""
     apply_workarounds()
@@ -83,7 +93,17 @@ def create_app(settings: Settings) -> Atlas:
     snapshot_agent = register_catalog_agents(app, view_topic, commands, catalog, options)
     discovery = DatasetDiscovery(app, datasets, settings)
     discovery.install()
-    atlas = Atlas(app, settings, options, catalog, discovery, snapshot_agent)
+    access = define_access_tables(app)
+    user_commands = _internal_topic(app, settings, topics.USER_COMMANDS)
+    decisions = _internal_topic(app, settings, topics.AUDIT_DECISIONS)
+    audit_topic = app.topic(topics.AUDIT, value_serializer="raw", key_serializer="raw")
+    user_agent = register_access_agents(
+        app, user_commands, decisions, audit_topic, access, chain_id=settings.app_id
+    )
+    atlas = Atlas(
+        app=app, settings=settings, options=options, catalog=catalog, discovery=discovery,
+        snapshot_agent=snapshot_agent, access=access, user_agent=user_agent, decisions=decisions,
+    )
     app.web_server(WebView(atlas))
     return atlas
 

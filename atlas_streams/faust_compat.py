@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from faust.agents.replies import ReplyPromise
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 __all__ = ["apply_workarounds"]
@@ -20,6 +21,7 @@ def apply_workarounds() -> None:
     if _applied:
         return
     _tolerate_revoked_highwater()
+    _ignore_duplicate_replies()
     _applied = True
 
 
@@ -37,3 +39,18 @@ def _tolerate_revoked_highwater() -> None:
             return -1
 
     AIOKafkaConsumerThread.highwater = highwater  # type: ignore[method-assign]
+
+
+def _ignore_duplicate_replies() -> None:
+    # At-least-once delivery replays a command after a rebalance or crash, and the agent then
+    # replies twice. The second reply's ReplyPromise.fulfill() sets the result of a finished
+    # future: InvalidStateError crashes the ReplyConsumer and stops the worker. The first reply
+    # has been delivered; a duplicate has nothing left to do.
+    original = ReplyPromise.fulfill
+
+    def fulfill(self: Any, correlation_id: str, value: Any) -> None:
+        if self.done():
+            return
+        original(self, correlation_id, value)
+
+    ReplyPromise.fulfill = fulfill  # type: ignore[method-assign]

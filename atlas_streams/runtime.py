@@ -10,6 +10,7 @@ import faust
 from atlas_streams.agents.discovery import DatasetDiscovery
 from atlas_streams.profiling import ProfileOptions
 from atlas_streams.settings import Settings
+from atlas_streams.tables.access import AccessTables
 from atlas_streams.tables.catalog import CatalogTables
 
 __all__ = ["Atlas"]
@@ -25,3 +26,6 @@ class Atlas:
     catalog: CatalogTables
     discovery: DatasetDiscovery
     snapshot_agent: Any  # faust agent; answers ``ask`` with {"ok": bool, ...}
+    access: AccessTables
+    user_agent: Any  # faust agent; answers ``ask`` with {"ok": bool, "user"|"error": ...}
+    decisions: Any  # faust topic of raw access decisions, chained by the audit agent

@@ -11,6 +11,7 @@ __all__ = [
     "CATALOG_COMMANDS",
     "DEADLETTER",
     "PROFILE_VIEW",
+    "USER_COMMANDS",
     "REGISTRY_COMMANDS",
     "REGISTRY_EVENTS",
     "dataset_of",
@@ -22,10 +23,11 @@ DEADLETTER = "atlas.deadletter"  # malformed messages, with reason and source po
 REGISTRY_EVENTS = "atlas.registry.events"  # one event per accepted model-registry change
 REGISTRY_COMMANDS = "atlas.registry.commands"  # web view -> registry agent, keyed by model
 AUDIT = "atlas.audit"  # hash-chained access decisions
-AUDIT_DECISIONS = "atlas.audit.decisions"  # raw decisions, before the chain writer orders them
 # Internal topics, named per app id by :func:`internal` (apps sharing a broker stay apart).
 PROFILE_VIEW = "profile-view"  # each partial profile after each batch, for every worker's view
 CATALOG_COMMANDS = "catalog-commands"  # web view -> catalog agent (profile snapshots)
+USER_COMMANDS = "user-commands"  # web view -> user agent (user and key changes, hashes only)
+AUDIT_DECISIONS = "audit-decisions"  # raw access decisions, before the chain writer orders them
 
 
 DATASET_NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")  # what a Kafka topic name allows

@@ -79,15 +79,24 @@ class DatasetDiscovery:
                 continue
             added.append(topic)
         if added:
-            names = sorted(current | set(added))
-            self.channel.topics = names
-            for channel in self._subscribed_channels():
-                channel.topics = names
-                # discard + add flags the change; the conductor then resubscribes.
-                self.app.topics.discard(channel)
-                self.app.topics.add(channel)
+            self.channel.topics = sorted(current | set(added))
             log.info("profiling new dataset topics: %s", ", ".join(added))
+        self._sync_subscription()
         return added
+
+    def _sync_subscription(self) -> None:
+        """Make the conductor route every dataset topic to the profiler, until it does."""
+        names = list(self.channel.topics)
+        for channel in self._subscribed_channels():
+            if channel.topics != names:
+                channel.topics = names
+            # The conductor drops a change flagged while the group is rebalancing, so check
+            # its routing index on every tick (private: Faust has no public way to ask).
+            if not self.app.rebalancing and self.app.topics._topic_contain_unsubscribed_topics(
+                channel
+            ):  # noqa: SLF001
+                self.app.topics.discard(channel)  # discard + add flags a resubscription
+                self.app.topics.add(channel)
 
     async def refresh(self) -> list[str]:
         """Read the broker's topics once and subscribe to new dataset topics."""

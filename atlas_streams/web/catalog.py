@@ -16,10 +16,10 @@ from aiohttp import web
 from atlas_streams.runtime import Atlas
 from atlas_streams.profiling import DatasetProfile
 from atlas_streams.topics import DATASET_NAME
-from atlas_streams.web.context import ATLAS, view_report
+from atlas_streams.web.context import ATLAS, Access, view_report
 from atlas_streams.web.errors import HttpError, json_response
 
-__all__ = ["routes"]
+__all__ = ["merged_profile", "merged_profiles", "routes", "stored_dataset_listing"]
 
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 SNAPSHOT_VISIBLE_TIMEOUT = 10.0  # s to wait until this worker's copy holds a new snapshot
@@ -45,20 +45,18 @@ def _dataset_profile(request: web.Request) -> tuple[str, DatasetProfile]:
     if not DATASET_NAME.match(dataset):
         raise HttpError(404, f"dataset {dataset!r} not found")
     profile = merged_profile(request.app[ATLAS], dataset)
-    if profile is None or not request["access"].can_see_dataset(dataset):
+    if profile is None:
         raise HttpError(404, f"dataset {dataset!r} not found")
     return dataset, profile
 
 
-@routes.get("/catalog/stored-datasets")
-async def stored_datasets(request: web.Request) -> web.Response:
-    """List every dataset with a profile the caller may see, with its row count."""
-    atlas: Atlas = request.app[ATLAS]
+def stored_dataset_listing(atlas: Atlas, access: Access) -> list[dict[str, Any]]:
+    """Return every dataset the caller may see, with its row and column counts."""
     profiles = merged_profiles(atlas)
     names = set(profiles) | set(atlas.discovery.datasets())
     listing = []
     for name in sorted(names):
-        if not request["access"].can_see_dataset(name):
+        if not access.can_see_dataset(name):
             continue
         profile = profiles.get(name)
         listing.append({
@@ -68,6 +66,13 @@ async def stored_datasets(request: web.Request) -> web.Response:
             "column_count": len(profile.columns) if profile else 0,
             "updated_at": profile.report(name)["updated_at"] if profile else None,
         })
+    return listing
+
+
+@routes.get("/catalog/stored-datasets")
+async def stored_datasets(request: web.Request) -> web.Response:
+    """List every dataset with a profile the caller may see, with its row count."""
+    listing = stored_dataset_listing(request.app[ATLAS], request["access"])
     return json_response({"datasets": listing, "count": len(listing)})
 
 
@@ -120,6 +125,7 @@ async def get_snapshot(request: web.Request) -> web.Response:
     body: dict[str, Any] = orjson.loads(stored)
     dataset = body["dataset_id"]
     if not request["access"].can_see_dataset(dataset):
+        request["audit_reason"] = "dataset_denied"
         raise HttpError(404, f"no profile snapshot with run_id {run_id!r}")
     profile = DatasetProfile.from_bytes(base64.b64decode(body["profile"]))
     report = view_report(request, dataset, profile.report(dataset))

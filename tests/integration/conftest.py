@@ -147,6 +147,16 @@ def cluster(broker: EmbeddedBroker, tmp_path: Path) -> Iterator[Cluster]:
         made.stop()
 
 
+@pytest.fixture(scope="module")
+def shared_cluster(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One app id for a whole test module (worker starts cost seconds: share them)."""
+    made = Cluster(broker, tmp_path_factory.mktemp("cluster"))
+    try:
+        yield made
+    finally:
+        made.stop()
+
+
 def profile_of(worker: WorkerProcess, dataset: str) -> dict[str, Any] | None:
     """Return the dataset's profile from ``worker``, or None while it has none."""
     status, body = http("GET", f"{worker.url}/catalog/datasets/{dataset}/profile")

@@ -1,0 +1,42 @@
+"""Faust tables of access control: users, their key index, and the audit chain.
+
+All are global (every worker authenticates and lists every decision) with one partition, and
+each is written only by an agent that consumes a single-partition internal topic, so there is
+exactly one writer and the RocksDB store files every write under partition 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+__all__ = ["AccessTables", "define_access_tables"]
+
+
+@dataclass(frozen=True)
+class AccessTables:
+    """The access-control tables, as registered on the app."""
+
+    users: Any  # user_id -> rbac.User bytes
+    keys: Any  # key_id -> user_id
+    audit_log: Any  # zero-padded sequence number -> chained audit event (JSON)
+    audit_head: Any  # "head" -> {"hash", "seq", "offset"} of the chain (JSON)
+
+
+def define_access_tables(app: faust.App) -> AccessTables:
+    """Register the access-control tables on ``app``."""
+
+    def table(name: str, help_text: str) -> Any:
+        return app.GlobalTable(
+            name, partitions=1, recovery_buffer_size=1, key_type=str, value_type=bytes,
+            help=help_text,
+        )
+
+    return AccessTables(
+        users=table("rbac_users", "users without key material beyond a peppered hash"),
+        keys=table("rbac_keys", "key id -> user id"),
+        audit_log=table("audit_log", "chained access decisions"),
+        audit_head=table("audit_head", "head of the audit chain"),
+    )
