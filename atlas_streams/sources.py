@@ -29,12 +29,17 @@ def guess_format(path: Path) -> str:
 
 
 def typed_cell(text: str) -> Any:
-    """Return a CSV cell as the value a user expects: int, float, bool, None or the text."""
+    """Return a CSV cell as the value a user expects: int, float, bool, None or the text.
+
+    Leading zeros do not keep a cell text (``"007"`` is 7): give codes as JSON Lines instead.
+    """
     if text == "":
         return None
     lowered = text.strip().lower()
     if lowered in ("true", "false"):
         return lowered == "true"
+    if "_" in text or not text.isascii():
+        return text  # int() and float() also take Python's "1_000" and non-ASCII digits
     try:
         return int(text)
     except ValueError:

@@ -30,7 +30,8 @@ USER_COMMANDS = "user-commands"  # web view -> user agent (user and key changes,
 AUDIT_DECISIONS = "audit-decisions"  # raw access decisions, before the chain writer orders them
 
 
-DATASET_NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")  # what a Kafka topic name allows
+# What a Kafka topic name allows. \Z, not $: "$" also matches before a final newline.
+DATASET_NAME = re.compile(r"\A[A-Za-z0-9._-]{1,200}\Z")
 
 
 def internal(app_id: str, name: str) -> str:

@@ -61,12 +61,13 @@ def _rows_of(doc: Any) -> list[dict[str, Any]]:
 
 
 def decode_batch(values: Sequence[bytes | None], max_bytes: int) -> DecodedBatch:
-    """Decode a batch of message values with one JSON parse when all are well formed.
+    """Decode a batch of message values, fast when all are well formed.
 
-    The values are joined into one JSON array and parsed once; only when that fails (or a
-    value is over ``max_bytes``) is each message parsed alone to find the bad ones.
+    The fast path parses every value in one ``map`` with no per-message error handling; only
+    when one fails (or a value is over ``max_bytes``) is each message decoded alone to give the
+    bad ones their reasons.
     """
-    fast = _decode_joined(values, max_bytes)
+    fast = _decode_all(values, max_bytes)
     if fast is not None:
         return fast
     rows: list[dict[str, Any]] = []
@@ -83,14 +84,14 @@ def decode_batch(values: Sequence[bytes | None], max_bytes: int) -> DecodedBatch
     return DecodedBatch(rows, row_message, rejected)
 
 
-def _decode_joined(values: Sequence[bytes | None], max_bytes: int) -> DecodedBatch | None:
-    if any(v is None or not v.strip() or len(v) > max_bytes for v in values):
+def _decode_all(values: Sequence[bytes | None], max_bytes: int) -> DecodedBatch | None:
+    if any(v is None or len(v) > max_bytes for v in values):
         return None
+    # Not one parse of the values joined into an array: a message split in two plus a message
+    # of two documents would parse as well-formed rows. map() is as fast and cannot mix them.
     try:
-        docs = orjson.loads(b"[" + b",".join(values) + b"]")  # type: ignore[arg-type]
+        docs = list(map(orjson.loads, values))  # type: ignore[arg-type]  # no None, checked above
     except orjson.JSONDecodeError:
-        return None
-    if len(docs) != len(values):  # a value like b"1,2" split into two documents
         return None
     rows: list[dict[str, Any]] = []
     row_message: list[int] = []

@@ -52,7 +52,7 @@ class PartialProfile:
 
     def to_bytes(self) -> bytes:
         """Serialise with a leading format version."""
-        body = msgpack.packb(
+        body: bytes = msgpack.packb(
             [self.offset, self.max_timestamp, self.epoch, self.resets, self.profile.to_bytes()],
             use_bin_type=True,
         )
@@ -68,9 +68,20 @@ class PartialProfile:
             )
         try:
             offset, max_ts, epoch, resets, profile = msgpack.unpackb(data[1:], raw=False)
+            if not _all_ints(offset, max_ts, epoch) or not (
+                isinstance(resets, list) and _all_ints(*resets)
+            ):
+                raise ValueError("the watermark fields are not integers")
+            # ProfileFormatError is a ValueError: the caller sees one error for the whole value.
+            return cls(DatasetProfile.from_bytes(profile), offset, max_ts, epoch, resets)
         except (ValueError, TypeError, msgpack.UnpackException) as exc:
-            raise PartialFormatError(f"corrupt partial profile: {exc}") from None
-        return cls(DatasetProfile.from_bytes(profile), offset, max_ts, epoch, list(resets))
+            raise PartialFormatError(
+                f"corrupt partial profile ({exc}): rebuild the table from its topic"
+            ) from None
+
+
+def _all_ints(*values: object) -> bool:
+    return all(type(value) is int for value in values)
 
 
 @dataclass(frozen=True)
@@ -98,11 +109,14 @@ def plan_batch(
     for i in order:
         if offsets[i] > watermark:
             apply.append(i)
-            watermark = offsets[i]
         elif timestamps[i] > newest and reset_at is None:
             reset_at = offsets[i]
             apply.append(i)
-            watermark = offsets[i]
+        else:
+            continue
+        # Count what this batch applied as applied: an offset delivered twice in one batch is
+        # then a replay, not a restarted log.
+        watermark, newest = offsets[i], max(newest, timestamps[i])
     return BatchPlan(tuple(apply), len(offsets) - len(apply), reset_at)
 
 

@@ -1,0 +1,144 @@
+"""Unit tests of apply_user_change, the pure step of the user-change agent (no broker)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from atlas_streams.agents.access import UserChangeRefused, apply_user_change
+from atlas_streams.rbac import MaskType, Role, User
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def _user(**fields: Any) -> User:
+    base: dict[str, Any] = {
+        "user_id": "u-1",
+        "username": "alice",
+        "email": "alice@example.com",
+        "roles": (Role.VIEWER,),
+        "key_id": "0123456789abcdef",
+        "key_hash": "hash-1",
+        "created_at": NOW,
+    }
+    return User(**{**base, **fields})
+
+
+def test_create_makes_the_user_from_its_bytes() -> None:
+    user = _user()
+
+    change = {"op": "create", "user_id": "u-1", "user": user.to_bytes().hex()}
+
+    created = apply_user_change(None, change)
+
+    assert created == user
+
+
+@pytest.mark.parametrize("disabled", [False, True])
+def test_create_over_an_existing_user_is_a_conflict(disabled: bool) -> None:
+    current = _user(disabled=disabled)
+    change = {"op": "create", "user_id": "u-1", "user": _user().to_bytes().hex()}
+
+    with pytest.raises(UserChangeRefused, match="user u-1 already exists") as raised:
+        apply_user_change(current, change)
+    assert raised.value.status == 409
+
+
+@pytest.mark.parametrize("current", [None, _user(disabled=True)])
+@pytest.mark.parametrize("op", ["revoke", "set_roles", "set_key", "no_such_op"])
+def test_changing_a_missing_or_revoked_user_is_not_found(current: User | None, op: str) -> None:
+    with pytest.raises(UserChangeRefused, match="user 'u-1' not found") as raised:
+        apply_user_change(current, {"op": op, "user_id": "u-1", "roles": ["admin"]})
+    assert raised.value.status == 404
+
+
+def test_revoke_disables_the_user() -> None:
+    current = _user()
+
+    revoked = apply_user_change(current, {"op": "revoke", "user_id": "u-1"})
+
+    assert revoked.disabled is True
+    assert current.disabled is False  # the input is left alone
+
+
+def test_set_roles_replaces_the_roles() -> None:
+    change = {"op": "set_roles", "user_id": "u-1", "roles": ["admin", "data_analyst"]}
+
+    updated = apply_user_change(_user(), change)
+
+    assert updated.roles == (Role.ADMIN, Role.DATA_ANALYST)
+
+
+@pytest.mark.parametrize(
+    ("change", "allowed", "denied"),
+    [
+        ({"allowed_datasets": ["sales.*"]}, ("sales.*",), ("old-denied",)),
+        ({"denied_datasets": []}, ("old-allowed",), ()),
+        ({"allowed_datasets": None, "denied_datasets": ["x"]}, ("old-allowed",), ("x",)),
+        ({}, ("old-allowed",), ("old-denied",)),
+    ],
+)
+def test_set_dataset_access_replaces_only_the_lists_given(
+    change: dict[str, Any], allowed: tuple[str, ...], denied: tuple[str, ...]
+) -> None:
+    current = _user(allowed_datasets=("old-allowed",), denied_datasets=("old-denied",))
+
+    updated = apply_user_change(current, {"op": "set_dataset_access", "user_id": "u-1", **change})
+
+    assert (updated.allowed_datasets, updated.denied_datasets) == (allowed, denied)
+
+
+def test_set_column_masking_replaces_given_datasets_and_clears_empty_ones() -> None:
+    current = _user(
+        masked_columns={"orders": {"email": MaskType.HASH}, "users": {"ssn": MaskType.REDACT}}
+    )
+    change = {
+        "op": "set_column_masking",
+        "user_id": "u-1",
+        "masks": {"orders": {"card": "show_last_4"}, "users": {}, "new": {"x": "null"}},
+    }
+
+    updated = apply_user_change(current, change)
+
+    assert updated.masked_columns == {
+        "orders": {"card": MaskType.SHOW_LAST_4},
+        "new": {"x": MaskType.NULL},
+    }
+    assert current.masked_columns["users"] == {"ssn": MaskType.REDACT}
+
+
+def test_set_key_replaces_the_key_id_and_hash() -> None:
+    change = {"op": "set_key", "user_id": "u-1", "key_id": "fedcba9876543210", "key_hash": "h2"}
+
+    updated = apply_user_change(_user(), change)
+
+    assert (updated.key_id, updated.key_hash) == ("fedcba9876543210", "h2")
+    assert updated.user_id == "u-1"
+
+
+def test_an_unknown_change_is_unprocessable() -> None:
+    with pytest.raises(UserChangeRefused, match="unknown user change 'rename'") as raised:
+        apply_user_change(_user(), {"op": "rename", "user_id": "u-1"})
+    assert raised.value.status == 422
+
+
+def test_changes_apply_in_order() -> None:
+    user: User | None = None
+    changes: list[dict[str, Any]] = [
+        {"op": "create", "user_id": "u-1", "user": _user().to_bytes().hex()},
+        {"op": "set_roles", "user_id": "u-1", "roles": ["data_engineer"]},
+        {"op": "set_dataset_access", "user_id": "u-1", "denied_datasets": ["hr.*"]},
+        {"op": "revoke", "user_id": "u-1"},
+    ]
+
+    for change in changes:
+        user = apply_user_change(user, change)
+
+    assert user is not None
+    assert (user.roles, user.denied_datasets, user.disabled) == (
+        (Role.DATA_ENGINEER,), ("hr.*",), True
+    )
+    with pytest.raises(UserChangeRefused):
+        apply_user_change(user, {"op": "set_roles", "user_id": "u-1", "roles": ["admin"]})

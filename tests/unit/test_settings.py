@@ -1,0 +1,152 @@
+"""Unit tests of settings: defaults, ATLAS_* variables, flag precedence and errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from atlas_streams.settings import Settings, SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every test without the ATLAS_* variables of the shell that started pytest."""
+    for name in list(os.environ):
+        if name.upper().startswith("ATLAS_"):
+            monkeypatch.delenv(name)
+
+
+def test_defaults() -> None:
+    settings = load_settings()
+
+    assert settings == Settings()
+    assert settings.broker == "kafka://127.0.0.1:9092"
+    assert settings.bootstrap_servers == ["127.0.0.1:9092"]
+    assert settings.app_id == "atlas-streams"
+    assert settings.data_dir == Path("data")
+    assert settings.table_dir == Path("data") / "tables"
+    assert (settings.web_host, settings.web_port) == ("127.0.0.1", 6066)
+    assert settings.dataset_prefix == "datasets."
+    assert settings.topic_partitions == 4
+    assert (settings.batch_size, settings.batch_timeout) == (2000, 0.5)
+    assert settings.max_message_bytes == 1_048_576
+    assert settings.discovery_interval == 2.0
+    assert settings.demo_keys is False
+    assert settings.admin_key is None
+    assert settings.key_pepper.get_secret_value() == "atlas-streams-default-pepper"
+    assert settings.log_level == "info"
+
+
+def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATLAS_BROKER", "kafka://b1:9093")
+    monkeypatch.setenv("ATLAS_WEB_PORT", "7000")
+    monkeypatch.setenv("ATLAS_DEMO_KEYS", "1")
+    monkeypatch.setenv("ATLAS_DATA_DIR", "/var/lib/atlas")
+    monkeypatch.setenv("ATLAS_LOG_LEVEL", "DEBUG")
+    monkeypatch.setenv("ATLAS_ADMIN_KEY", "s3cret")
+
+    settings = load_settings()
+
+    assert settings.bootstrap_servers == ["b1:9093"]
+    assert settings.web_port == 7000
+    assert settings.demo_keys is True
+    assert settings.data_dir == Path("/var/lib/atlas")
+    assert settings.log_level == "debug"
+    assert settings.admin_key is not None
+    assert settings.admin_key.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(settings)
+
+
+def test_flags_override_the_environment_and_none_means_not_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ATLAS_WEB_PORT", "7000")
+    monkeypatch.setenv("ATLAS_APP_ID", "from-env")
+
+    settings = load_settings(web_port=8000, app_id=None)
+
+    assert settings.web_port == 8000
+    assert settings.app_id == "from-env"
+
+
+def test_settings_are_frozen() -> None:
+    settings = load_settings()
+
+    with pytest.raises(ValidationError):
+        settings.web_port = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("broker", "servers"),
+    [
+        ("kafka://h:1", ["h:1"]),
+        ("h:1", ["h:1"]),
+        ("aiokafka://h:1", ["h:1"]),
+        ("kafka://a:1, kafka://b:2", ["a:1", "b:2"]),
+        ("a:1,b:2,kafka://c:3", ["a:1", "b:2", "c:3"]),
+    ],
+)
+def test_bootstrap_servers(broker: str, servers: list[str]) -> None:
+    assert load_settings(broker=broker).bootstrap_servers == servers
+
+
+@pytest.mark.parametrize(
+    ("flags", "name", "env", "why"),
+    [
+        ({"broker": "http://h:1"}, "broker", "ATLAS_BROKER", "expected kafka://HOST:PORT"),
+        ({"broker": "kafka://h"}, "broker", "ATLAS_BROKER", "got 'kafka://h'"),
+        ({"broker": "kafka://:9092"}, "broker", "ATLAS_BROKER", "expected kafka://"),
+        ({"broker": ""}, "broker", "ATLAS_BROKER", "expected kafka://"),
+        ({"broker": "kafka://h:1,"}, "broker", "ATLAS_BROKER", "got ''"),
+        ({"broker": "kafka://h:99999"}, "broker", "ATLAS_BROKER", "out of range"),
+        ({"web_port": 65536}, "web_port", "ATLAS_WEB_PORT", "less than or equal to 65535"),
+        ({"web_port": -1}, "web_port", "ATLAS_WEB_PORT", "greater than or equal to 0"),
+        ({"topic_partitions": 0}, "topic_partitions", "ATLAS_TOPIC_PARTITIONS", "greater"),
+        ({"batch_size": 100_001}, "batch_size", "ATLAS_BATCH_SIZE", "less than"),
+        ({"batch_timeout": 0}, "batch_timeout", "ATLAS_BATCH_TIMEOUT", "greater than 0"),
+        ({"max_message_bytes": 10}, "max_message_bytes", "ATLAS_MAX_MESSAGE_BYTES", "1024"),
+        ({"dataset_prefix": ""}, "dataset_prefix", "ATLAS_DATASET_PREFIX", "at least 1"),
+        ({"log_level": "loud"}, "log_level", "ATLAS_LOG_LEVEL", "debug, info, warning, error"),
+        ({"no_such": 1}, "no_such", "ATLAS_NO_SUCH", "Extra inputs are not permitted"),
+    ],
+)
+def test_invalid_flags_name_the_setting_flag_and_variable(
+    flags: dict[str, object], name: str, env: str, why: str
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings(**flags)
+
+    message = str(raised.value)
+    assert message.startswith(
+        f"invalid setting {name} (flag --{name.replace('_', '-')} or {env}): "
+    )
+    assert why in message
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "name"),
+    [
+        ("ATLAS_WEB_PORT", "abc", "web_port"),
+        ("ATLAS_BROKER", "nats://h:1", "broker"),
+        ("ATLAS_DEMO_KEYS", "maybe", "demo_keys"),
+        ("ATLAS_BATCH_TIMEOUT", "-1", "batch_timeout"),
+    ],
+)
+def test_invalid_environment_values_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str, name: str
+) -> None:
+    monkeypatch.setenv(env, value)
+
+    with pytest.raises(SettingsError, match=rf"invalid setting {name} \(flag --[a-z-]+ or {env}\)"):
+        load_settings()
+
+
+def test_a_flag_replaces_an_invalid_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATLAS_WEB_PORT", "abc")
+
+    assert load_settings(web_port=1).web_port == 1
+    with pytest.raises(SettingsError, match="web_port"):
+        load_settings(app_id="x")
