@@ -24,8 +24,8 @@ from atlas_streams.agents.discovery import DatasetDiscovery
 from atlas_streams.agents.profiler import register_profiler
 from atlas_streams.faust_compat import apply_workarounds
 from atlas_streams.profiling import ProfileOptions
-from atlas_streams.settings import Settings
 from atlas_streams.runtime import Atlas
+from atlas_streams.settings import Settings
 from atlas_streams.tables.access import define_access_tables
 from atlas_streams.tables.catalog import define_catalog_tables
 from atlas_streams.web.server import WebView

@@ -110,6 +110,9 @@ def register_access_agents(
             except UserChangeRefused as exc:
                 yield {"ok": False, "status": exc.status, "error": str(exc)}
                 continue
+            except (ValueError, KeyError, TypeError) as exc:  # never let a bad change stop the agent
+                yield {"ok": False, "status": 422, "error": f"invalid user change: {exc}"}
+                continue
             if current is not None and current.key_id != updated.key_id:
                 tables.keys.pop(current.key_id, None)
             tables.users[updated.user_id] = updated.to_bytes()

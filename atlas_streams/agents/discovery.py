@@ -27,7 +27,9 @@ RESUBSCRIBE_DELAY = 1.0  # s; Faust waits 45 s to gather subscription changes by
 
 async def list_topics(settings: Settings) -> dict[str, int]:
     """Return every topic on the broker with its partition count."""
-    client = AIOKafkaClient(bootstrap_servers=settings.bootstrap_servers, client_id="atlas-discovery")
+    client = AIOKafkaClient(
+        bootstrap_servers=settings.bootstrap_servers, client_id="atlas-discovery"
+    )
     try:
         await client.bootstrap()
         metadata = await client.fetch_all_metadata()

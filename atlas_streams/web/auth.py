@@ -140,7 +140,8 @@ def middlewares(atlas: Atlas) -> list[Any]:
             return await handler(request)
         user, key_id = await auth.user_for(request.headers.get(KEY_HEADER))
         guard = guard_for(request.method, template) if template else None
-        dataset = request.match_info.get(guard.dataset_param) if guard and guard.dataset_param else None
+        param = guard.dataset_param if guard else None
+        dataset = request.match_info.get(param) if param else None
         decision = decide(user, guard.permission if guard else "unknown:route", dataset)
         if user is not None and guard is None:  # no such endpoint: say so, after the key check
             decision = Decision(False, 404, "no_such_endpoint")

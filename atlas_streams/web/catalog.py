@@ -13,8 +13,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from atlas_streams.runtime import Atlas
 from atlas_streams.profiling import DatasetProfile
+from atlas_streams.runtime import Atlas
 from atlas_streams.topics import DATASET_NAME
 from atlas_streams.web.context import ATLAS, Access, view_report
 from atlas_streams.web.errors import HttpError, json_response

@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 import orjson
+import pytest
+
+from atlas_streams.launcher import WorkerProcess
 
 from .conftest import Cluster, http, profile_of, wait_rows, wait_until
 
@@ -17,8 +20,14 @@ ROWS = [
 ]
 
 
-def test_profile_counts_every_row_and_column(cluster: Cluster) -> None:
-    worker = cluster.worker("w1")
+@pytest.fixture(scope="module")
+def worker(shared_cluster: Cluster) -> WorkerProcess:
+    """One worker for the module: each test uses datasets of its own."""
+    return shared_cluster.worker("w1")
+
+
+def test_profile_counts_every_row_and_column(shared_cluster: Cluster, worker: WorkerProcess) -> None:
+    cluster = shared_cluster
     dataset = cluster.dataset("orders")
     cluster.produce(dataset, ROWS[:150])
     cluster.produce(dataset, ROWS[150:], rows_per_message=25)
@@ -42,20 +51,20 @@ def test_profile_counts_every_row_and_column(cluster: Cluster) -> None:
     assert entry["row_count"] == 300
 
 
-def test_malformed_messages_are_dead_lettered_and_counted(cluster: Cluster) -> None:
-    worker = cluster.worker("w1")
+def test_malformed_messages_are_dead_lettered_and_counted(shared_cluster: Cluster, worker: WorkerProcess) -> None:
+    cluster = shared_cluster
     dataset = cluster.dataset("messy")
     good = [orjson.dumps({"a": i}) for i in range(10)]
-    bad = [b"not json", b"[1, 2]", b"42", b"[]", b'{"a": 1'] 
+    bad = [b"not json", b"[1, 2]", b"42", b"[]", b'{"a": 1']
     cluster.produce_raw(dataset, good[:5] + bad + good[5:])
-    profile = wait_rows(worker, dataset, 10)
+    wait_rows(worker, dataset, 10)
     wait_until(lambda: (profile_of(worker, dataset) or {}).get("invalid_count") == len(bad),
                what="invalid_count")
     assert profile_of(worker, dataset)["row_count"] == 10
 
 
-def test_snapshot_freezes_the_profile(cluster: Cluster) -> None:
-    worker = cluster.worker("w1")
+def test_snapshot_freezes_the_profile(shared_cluster: Cluster, worker: WorkerProcess) -> None:
+    cluster = shared_cluster
     dataset = cluster.dataset("snap")
     cluster.produce(dataset, ROWS[:100])
     wait_rows(worker, dataset, 100)
@@ -72,14 +81,15 @@ def test_snapshot_freezes_the_profile(cluster: Cluster) -> None:
     assert status == 404 and "error" in body
 
 
-def test_unknown_dataset_is_404_with_json(cluster: Cluster) -> None:
-    worker = cluster.worker("w1")
+def test_unknown_dataset_is_404_with_json(worker: WorkerProcess) -> None:
     status, body = http("GET", f"{worker.url}/catalog/datasets/nope/profile")
     assert status == 404 and "error" in body
 
 
-def test_produce_command_reads_csv_with_typed_cells(cluster: Cluster, tmp_path: Path) -> None:
-    worker = cluster.worker("w1")
+def test_produce_command_reads_csv_with_typed_cells(
+    shared_cluster: Cluster, worker: WorkerProcess, tmp_path: Path
+) -> None:
+    cluster = shared_cluster
     dataset = cluster.dataset("csv")
     csv_path = tmp_path / "rows.csv"
     csv_path.write_text("id,amount,flag,label\n1,2.5,true,x\n2,,false,y\n3,4,TRUE,\n")
@@ -93,3 +103,20 @@ def test_produce_command_reads_csv_with_typed_cells(cluster: Cluster, tmp_path: 
     cols = profile["columns"]
     assert cols["id"]["type"] == "numeric" and cols["amount"]["null_count"] == 1
     assert cols["flag"]["type"] == "boolean" and cols["label"]["null_count"] == 1
+
+
+def test_produce_command_fails_with_one_line(worker: WorkerProcess, tmp_path: Path) -> None:
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"a": 1}\n')
+    cases = [
+        (["--broker", "kafka://127.0.0.1:1"], "cannot reach the broker"),
+        (["--broker", "not a url"], "invalid setting broker"),
+        (["--format", "xml"], "Invalid value"),
+    ]
+    for extra, message in cases:
+        done = subprocess.run(
+            [sys.executable, "-m", "atlas_streams", "produce", str(rows), "--dataset", "d", *extra],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert done.returncode != 0 and message in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
