@@ -9,9 +9,14 @@ import signal
 import socket
 import sys
 import tempfile
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from atlas_streams.broker import EmbeddedBroker, free_port
 from atlas_streams.launcher import WorkerProcess
@@ -78,6 +83,7 @@ def run_demo(settings: Settings, broker_port: int | None = None) -> int:
         demo_settings = settings.model_copy(update={"broker": broker.url})
         print(f"loading {DEMO_ROWS} sample rows into dataset {DEMO_DATASET!r} ...")
         asyncio.run(_load(demo_settings))
+        _wait_profiled(worker.url)
         _print_welcome(worker.url)
         _wait_for_interrupt()
         return 0
@@ -94,6 +100,22 @@ async def _load(settings: Settings) -> None:
     topic = dataset_topic(settings.dataset_prefix, DEMO_DATASET)
     await ensure_topic(settings, topic)
     await produce_values(settings, topic, encode_rows(sample_orders()), total_rows=DEMO_ROWS)
+
+
+def _wait_profiled(url: str, timeout: float = 60.0) -> None:
+    """Wait until the worker has profiled every sample row."""
+    request = urllib.request.Request(
+        f"{url}/catalog/datasets/{DEMO_DATASET}/profile", headers={"X-API-Key": DEMO_KEYS["admin"]}
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (loopback)
+                if orjson.loads(response.read())["row_count"] >= DEMO_ROWS:
+                    return
+        except (urllib.error.URLError, OSError, KeyError):
+            pass
+        time.sleep(0.2)
 
 
 def _print_welcome(url: str) -> None:

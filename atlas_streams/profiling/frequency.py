@@ -46,25 +46,28 @@ class TopValues:
         return TopValues(sketch)
 
     def report(self, minimum: int, integral: bool) -> list[dict[str, Any]]:
-        """Return the guaranteed heavy hitters, at least ``minimum`` values where tracked.
+        """Return the most frequent values, at least ``minimum`` where the sketch holds them.
 
-        Each entry is ``{"value", "count", "count_bounds": {"lower", "upper"}}``, most frequent
-        first (ties by token, for a stable order).
+        First the values known to be frequent: their lower bound exceeds the sketch's maximum
+        error, so each is surely more frequent than any value left out; they carry their
+        estimated count. Until the sketch first purges (fewer distinct values than its capacity)
+        the error is 0 and these are all values, with exact counts. When fewer than ``minimum``
+        are known, values that surely occurred follow, with the count the sketch can vouch for
+        (their lower bound), so a column of unique ids never shows noise dressed as counts.
+        Each entry is ``{"value", "count", "count_bounds": {"lower", "upper"}}``.
         """
         items = self._sketch.get_frequent_items(_NO_FALSE_NEGATIVES, 0)
         if not items:
             return []
         max_error = max(upper - lower for _, _, lower, upper in items)
-        items.sort(key=lambda item: (-item[1], item[0]))
-        guaranteed = sum(1 for item in items if item[3] > max_error)
-        return [
-            {
-                "value": decode_token(token, integral),
-                "count": int(estimate),
-                "count_bounds": {"lower": int(lower), "upper": int(upper)},
-            }
-            for token, estimate, lower, upper in items[: max(minimum, guaranteed)]
-        ]
+        known = sorted((i for i in items if i[2] > max_error), key=lambda i: (-i[1], i[0]))
+        report = [_entry(token, estimate, lower, upper, integral)
+                  for token, estimate, lower, upper in known[: 2 * minimum]]
+        if len(report) < minimum:
+            rest = sorted((i for i in items if 0 < i[2] <= max_error), key=lambda i: (-i[2], i[0]))
+            report += [_entry(token, lower, lower, upper, integral)
+                       for token, _, lower, upper in rest[: minimum - len(report)]]
+        return report
 
     def to_bytes(self) -> bytes:
         """Return the sketch's DataSketches serialisation."""
@@ -74,3 +77,11 @@ class TopValues:
     def from_bytes(cls, data: bytes) -> TopValues:
         """Rebuild a sketch from ``to_bytes()`` output."""
         return cls(frequent_strings_sketch.deserialize(data))
+
+
+def _entry(token: str, count: int, lower: int, upper: int, integral: bool) -> dict[str, Any]:
+    return {
+        "value": decode_token(token, integral),
+        "count": int(count),
+        "count_bounds": {"lower": int(lower), "upper": int(upper)},
+    }
