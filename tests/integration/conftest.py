@@ -81,7 +81,12 @@ class Cluster:
         self.app_id = f"atlas-test-{next(_app_ids)}-{free_port()}"
         self.partitions = partitions
         self.workers: list[WorkerProcess] = []
-        self.settings = Settings(broker=broker.url, topic_partitions=partitions)
+        # Each cluster has its own dataset prefix: clusters sharing the session's broker never
+        # profile each other's datasets.
+        self.prefix = f"datasets.{self.app_id}."
+        self.settings = Settings(
+            broker=broker.url, topic_partitions=partitions, dataset_prefix=self.prefix
+        )
 
     def env(self) -> dict[str, str]:
         """Return the environment each worker of this cluster runs with."""
@@ -89,6 +94,7 @@ class Cluster:
             "ATLAS_APP_ID": self.app_id,
             "ATLAS_DEMO_KEYS": "1",
             "ATLAS_TOPIC_PARTITIONS": str(self.partitions),
+            "ATLAS_DATASET_PREFIX": self.prefix,
             "ATLAS_DISCOVERY_INTERVAL": "0.5",
             "ATLAS_BATCH_TIMEOUT": "0.2",
             "ATLAS_LOG_LEVEL": "info",
@@ -106,8 +112,8 @@ class Cluster:
         return proc
 
     def dataset(self, name: str) -> str:
-        """Return a dataset name unique to this cluster."""
-        return f"{name}-{self.app_id}"
+        """Return the name of a dataset of this cluster (its topic carries the cluster prefix)."""
+        return name
 
     def produce(self, dataset: str, rows: list[dict[str, Any]], rows_per_message: int = 1) -> int:
         """Create the dataset topic if needed and send ``rows``; return messages acknowledged."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -97,6 +98,7 @@ def test_produce_command_reads_csv_with_typed_cells(
         [sys.executable, "-m", "atlas_streams", "produce", str(csv_path), "--dataset", dataset,
          "--broker", cluster.broker.url, "--topic-partitions", str(cluster.partitions)],
         capture_output=True, text=True, timeout=60,
+        env={**os.environ, "ATLAS_DATASET_PREFIX": cluster.prefix},
     )
     assert done.returncode == 0, done.stderr
     profile = wait_rows(worker, dataset, 3)
