@@ -22,12 +22,15 @@ from atlas_streams.agents.access import register_access_agents
 from atlas_streams.agents.catalog import register_catalog_agents
 from atlas_streams.agents.discovery import DatasetDiscovery
 from atlas_streams.agents.profiler import register_profiler
+from atlas_streams.agents.registry import register_registry_agent
+from atlas_streams.connectors.security import ssl_context
 from atlas_streams.faust_compat import apply_workarounds
 from atlas_streams.profiling import ProfileOptions
 from atlas_streams.runtime import Atlas
 from atlas_streams.settings import Settings
 from atlas_streams.tables.access import define_access_tables
 from atlas_streams.tables.catalog import define_catalog_tables
+from atlas_streams.tables.registry import define_registry_tables
 from atlas_streams.web.server import WebView
 
 __all__ = ["create_app"]
@@ -35,10 +38,24 @@ __all__ = ["create_app"]
 MAX_TABLE_VALUE_BYTES = 8 * 1024 * 1024  # a partial profile is one message; keep room
 
 
+def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
+    """Return Faust's form of the Kafka security settings (None for PLAINTEXT)."""
+    security = settings.kafka_security
+    context = ssl_context(security)
+    if security.uses_sasl:
+        assert security.sasl_password is not None  # checked by Settings
+        return faust.SASLCredentials(
+            username=security.sasl_username, password=security.sasl_password.get_secret_value(),
+            ssl_context=context, mechanism=security.sasl_mechanism,
+        )
+    return faust.SSLCredentials(context) if context is not None else None
+
+
 def _faust_app(settings: Settings) -> faust.App:
     return faust.App(
-        settings.app_id,
+        settings.consumer_group,  # Faust's id: the consumer group, changelog topic prefix
         broker=settings.broker,
+        broker_credentials=_credentials(settings),
         store="rocksdb://",
         datadir=str(settings.data_dir),
         tabledir=str(settings.table_dir),
@@ -54,7 +71,7 @@ def _faust_app(settings: Settings) -> faust.App:
         topic_allow_declare=True,
         key_serializer="raw",
         value_serializer="raw",
-        consumer_auto_offset_reset="earliest",
+        consumer_auto_offset_reset=settings.auto_offset_reset,
         web_enabled=True,  # served by our own WebView (app.web_server), not faust.web
         table_standby_replicas=0,
         # The embedded broker keeps topics in memory: after it restarts, a worker's persisted
@@ -62,6 +79,9 @@ def _faust_app(settings: Settings) -> faust.App:
         # the local tables are still the truth, and the profiler notices the restarted source
         # log itself (tables/partial.py), warns once and writes its whole state anew.
         recovery_consistency_check=False,
+        # Subscribe to this worker's reply topic at start. Created lazily on the first ask(),
+        # it changes the subscription mid-run: the group rebalances and the reply can be lost.
+        reply_create_topic=True,
     )
 
 
@@ -100,9 +120,16 @@ def create_app(settings: Settings) -> Atlas:
     user_agent = register_access_agents(
         app, user_commands, decisions, audit_topic, access, chain_id=settings.app_id
     )
+    registry = define_registry_tables(app)
+    registry_agent = register_registry_agent(
+        app, _internal_topic(app, settings, topics.REGISTRY_COMMANDS),
+        app.topic(topics.REGISTRY_EVENTS, value_serializer="raw", key_serializer="raw"),
+        registry, run_exists=lambda run_id: run_id in catalog.snapshots,
+    )
     atlas = Atlas(
         app=app, settings=settings, options=options, catalog=catalog, discovery=discovery,
         snapshot_agent=snapshot_agent, access=access, user_agent=user_agent, decisions=decisions,
+        registry=registry, registry_agent=registry_agent,
     )
     app.web_server(WebView(atlas))
     return atlas

@@ -52,12 +52,26 @@ def wait_for_port(host: str, port: int, timeout: float = 10.0) -> bool:
 
 
 class EmbeddedBroker:
-    """Run one Tansu broker process listening on ``host:port``."""
+    """Run one Tansu broker process listening on ``host:port``; with TLS given cert and key."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None, *, quiet: bool = True):
+    def __init__(
+        self, host: str = "127.0.0.1", port: int | None = None, *, quiet: bool = True,
+        cert: Path | None = None, key: Path | None = None,
+    ):
+        if (cert is None) != (key is None):
+            raise BrokerError("TLS needs both a certificate (--cert) and its key (--key)")
+        if cert is not None:
+            # Measured with Tansu 0.6.0: clap puts --cert and --key in one exclusive group, so
+            # giving both is refused, and TLS is only enabled with both. Say so plainly.
+            raise BrokerError(
+                "the embedded broker (Tansu 0.6.0) cannot serve TLS: it refuses --cert together "
+                "with --key. Use a Kafka cluster with TLS (see docs/deployment.md)."
+            )
         self.host = host
         self.port = port or free_port(host)
         self.quiet = quiet
+        self.cert = cert
+        self.key = key
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -75,6 +89,7 @@ class EmbeddedBroker:
             listener,
             "--advertised-listener-url",
             listener,
+            *(["--cert", str(self.cert), "--key", str(self.key)] if self.cert and self.key else []),
         ]
 
     def start(self, timeout: float = 10.0) -> EmbeddedBroker:
@@ -109,12 +124,13 @@ class EmbeddedBroker:
         self.stop()
 
 
-def run_forever(host: str, port: int) -> int:
+def run_forever(host: str, port: int, cert: Path | None = None, key: Path | None = None) -> int:
     """Run the broker in the foreground until interrupted; return its exit status."""
-    broker = EmbeddedBroker(host, port, quiet=False)
+    broker = EmbeddedBroker(host, port, quiet=False, cert=cert, key=key)
+    tls = " over TLS (clients set ATLAS_SECURITY_PROTOCOL=SSL)" if cert else ""
     print(
-        f"atlas-streams broker on kafka://{host}:{port} (Tansu). Topics are kept in memory only: "
-        "stopping the broker loses every topic.",
+        f"atlas-streams broker on kafka://{host}:{port}{tls} (Tansu). Topics are kept in memory "
+        "only: stopping the broker loses every topic.",
         file=sys.stderr,
         flush=True,
     )

@@ -64,12 +64,16 @@ def main() -> None:
 @main.command()
 @click.option("--port", type=int, default=9092, show_default=True, help="port to listen on")
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
-def broker(port: int, host: str) -> None:
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TLS server certificate (PEM); clients then use ATLAS_SECURITY_PROTOCOL=SSL")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="private key (PEM) of --cert")
+def broker(port: int, host: str, cert: Path | None, key: Path | None) -> None:
     """Run the embedded Kafka-compatible broker (topics live in memory only)."""
     from atlas_streams.broker import BrokerError, run_forever
 
     try:
-        sys.exit(run_forever(host, port))
+        sys.exit(run_forever(host, port, cert, key))
     except BrokerError as exc:
         fail(str(exc))
 
@@ -112,6 +116,7 @@ def run_worker(settings: Settings) -> None:
 @click.option("--topic-partitions", type=int, help="partitions when the topic is created [4]")
 def produce(file: Path, dataset: str, fmt: str | None, rows_per_message: int, **flags: Any) -> None:
     """Send every row of FILE to the dataset's topic and wait for every acknowledgement."""
+    from atlas_streams.connectors.errors import ConnectorError
     from atlas_streams.producer import BrokerUnreachable, produce_file
     from atlas_streams.topics import DATASET_NAME
 
@@ -121,7 +126,7 @@ def produce(file: Path, dataset: str, fmt: str | None, rows_per_message: int, **
     try:
         fmt = fmt or guess_format(file)
         rows = asyncio.run(produce_file(settings, file, dataset, fmt, rows_per_message))
-    except (SourceError, BrokerUnreachable) as exc:
+    except (SourceError, BrokerUnreachable, ConnectorError) as exc:
         fail(str(exc))
     click.echo(f"sent {rows} rows to {settings.dataset_prefix}{dataset}", err=True)
 

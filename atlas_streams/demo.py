@@ -29,6 +29,7 @@ __all__ = ["DEMO_DATASET", "DEMO_KEYS", "run_demo", "sample_orders"]
 
 DEMO_DATASET = "orders"
 DEMO_ROWS = 5_000
+DEMO_MODEL = "churn-classifier"
 DEMO_KEYS = {
     "admin": "atlas-admin-key",
     "data_engineer": "atlas-engineer-key",
@@ -84,6 +85,8 @@ def run_demo(settings: Settings, broker_port: int | None = None) -> int:
         print(f"loading {DEMO_ROWS} sample rows into dataset {DEMO_DATASET!r} ...")
         asyncio.run(_load(demo_settings))
         _wait_profiled(worker.url)
+        print(f"registering the sample model {DEMO_MODEL!r} ...")
+        _register_sample_model(worker.url)
         _print_welcome(worker.url)
         _wait_for_interrupt()
         return 0
@@ -116,6 +119,39 @@ def _wait_profiled(url: str, timeout: float = 60.0) -> None:
         except (urllib.error.URLError, OSError, KeyError):
             pass
         time.sleep(0.2)
+
+
+def _call(url: str, method: str, path: str, body: Any = None) -> Any:
+    """Send one JSON request with the demo admin key; return the decoded reply."""
+    request = urllib.request.Request(
+        f"{url}{path}", method=method, data=None if body is None else orjson.dumps(body),
+        headers={"X-API-Key": DEMO_KEYS["admin"], "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+            return orjson.loads(response.read())
+    except urllib.error.HTTPError as err:
+        raise RuntimeError(f"{method} {path} answered {err.code}: {err.read()!r}") from None
+
+
+def _register_sample_model(url: str) -> None:
+    """Register the sample model with two versions and promote 1.1.0 to production."""
+    run = _call(url, "POST", f"/catalog/datasets/{DEMO_DATASET}/profile")["run_id"]
+    _call(url, "POST", "/models/register", {
+        "name": DEMO_MODEL, "description": "predicts which customers stop ordering",
+        "tags": ["demo", "crm"],
+    })
+    lineage = {"feature_group": "order_features", "feature_version": "1",
+               "features_used": ["amount", "items", "discount", "city"],
+               "training_dataset_id": DEMO_DATASET, "profile_run_id": run}
+    versions = {"1.0.0": {"accuracy": 0.87, "f1": 0.81}, "1.1.0": {"accuracy": 0.91, "f1": 0.86}}
+    for version, metrics in versions.items():
+        _call(url, "POST", f"/models/{DEMO_MODEL}/versions", {
+            "version": version, "framework": "sklearn", "metrics": metrics, "lineage": lineage,
+            "parameters": {"n_estimators": 200, "max_depth": 6},
+        })
+    for step in ("promote-staging", "promote-production"):
+        _call(url, "POST", f"/models/{DEMO_MODEL}/versions/1.1.0/{step}")
 
 
 def _print_welcome(url: str) -> None:

@@ -11,6 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from tqdm import tqdm
 
+from atlas_streams.connectors.security import client_options
 from atlas_streams.settings import Settings
 from atlas_streams.sources import count_rows, read_rows
 from atlas_streams.topics import dataset_topic
@@ -27,7 +28,9 @@ class BrokerUnreachable(ConnectionError):
 
 async def ensure_topic(settings: Settings, topic: str, partitions: int | None = None) -> None:
     """Create ``topic`` with the configured partition count unless it exists."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers, **client_options(settings.kafka_security)
+    )
     try:
         await admin.start()
     except KafkaConnectionError:
@@ -51,6 +54,7 @@ async def produce_values(
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers, linger_ms=20,
         max_batch_size=1_048_576, max_request_size=8 * 1_048_576, acks="all",
+        **client_options(settings.kafka_security),
     )
     try:
         await producer.start()

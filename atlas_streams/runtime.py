@@ -29,3 +29,5 @@ class Atlas:
     access: AccessTables
     user_agent: Any  # faust agent; answers ``ask`` with {"ok": bool, "user"|"error": ...}
     decisions: Any  # faust topic of raw access decisions, chained by the audit agent
+    registry: Any = None  # tables.registry.RegistryTables: model states, every worker
+    registry_agent: Any = None  # faust agent; answers ``ask`` (see agents/registry.py)

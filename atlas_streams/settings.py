@@ -7,11 +7,15 @@ Precedence: a flag given on the command line, then ``ATLAS_<NAME>``, then the de
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from atlas_streams.connectors.config import KafkaSecurity, parse_security
+from atlas_streams.connectors.errors import ConnectorConfigError
+from atlas_streams.topics import dataset_of
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
@@ -47,6 +51,40 @@ class Settings(BaseSettings):
         description="per-deployment secret mixed into stored key hashes",
     )
     log_level: str = Field("info", description="debug, info, warning or error")
+    artifacts_uri: str | None = Field(
+        None, description="model artifact store: file:///dir or s3://bucket/prefix "
+        "(default: <data_dir>/artifacts)"
+    )
+    max_artifact_bytes: int = Field(
+        512 * 1024 * 1024, ge=1, description="larger artifact uploads are refused (413)"
+    )
+    # Kafka security and consumption (docs/settings.md). Checked together by _check_security.
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="how clients talk to the brokers"
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="SASL mechanism (default PLAIN) with SASL_PLAINTEXT or SASL_SSL"
+    )
+    sasl_username: str | None = Field(None, description="SASL user name")
+    sasl_password: SecretStr | None = Field(None, description="SASL password")
+    sasl_password_file: FilePath | None = Field(
+        None, description="file holding the SASL password (instead of sasl_password)"
+    )
+    ssl_cafile: FilePath | None = Field(None, description="CA bundle (PEM) to verify brokers")
+    ssl_certfile: FilePath | None = Field(None, description="client certificate (PEM), mTLS")
+    ssl_keyfile: FilePath | None = Field(None, description="client private key (PEM), mTLS")
+    group_id: str | None = Field(
+        None, min_length=1, description="Kafka consumer group of the workers (default: app_id)"
+    )
+    auto_offset_reset: Literal["earliest", "latest"] = Field(
+        "earliest", description="where a new group starts reading a dataset topic"
+    )
+    deserializers: Annotated[dict[str, Literal["json", "string", "bytes"]], NoDecode] = Field(
+        default_factory=dict, description="dataset:deserializer pairs, e.g. logs:string,blobs:bytes"
+    )
+    topics: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="comma-separated dataset topics to profile instead of every prefixed topic"
+    )
 
     @field_validator("broker")
     @classmethod
@@ -56,6 +94,50 @@ class Settings(BaseSettings):
             if parts.scheme not in {"kafka", "aiokafka"} or not parts.hostname or not parts.port:
                 raise ValueError(f"expected kafka://HOST:PORT[,kafka://HOST:PORT...], got {url!r}")
         return value
+
+    @field_validator("deserializers", mode="before")
+    @classmethod
+    def _parse_deserializers(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        pairs: dict[str, str] = {}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            dataset, sep, kind = item.partition(":")
+            if not sep or not dataset.strip():
+                raise ValueError(f"expected dataset:json|string|bytes pairs, got {item!r}")
+            pairs[dataset.strip()] = kind.strip()
+        return pairs
+
+    @field_validator("topics", mode="before")
+    @classmethod
+    def _parse_topics(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_password_file(cls, data: Any) -> Any:
+        # The file is read here, once; its content lives on only as a SecretStr.
+        if not isinstance(data, dict) or data.get("sasl_password_file") in (None, ""):
+            return data
+        if data.get("sasl_password") is not None:
+            raise ValueError("set ATLAS_SASL_PASSWORD or ATLAS_SASL_PASSWORD_FILE, not both")
+        try:
+            secret = Path(data["sasl_password_file"]).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return data  # the field's own check names the file setting
+        return {**data, "sasl_password": secret}
+
+    @model_validator(mode="after")
+    def _check_security(self) -> Settings:
+        try:
+            self.kafka_security  # noqa: B018 (checks the combination)
+        except ConnectorConfigError as exc:
+            name = exc.key
+            problem = f"ATLAS_{name.upper()} (--{name.replace('_', '-')}): {exc.problem}"
+            raise ValueError(problem) from None
+        return self
 
     @field_validator("log_level")
     @classmethod
@@ -68,6 +150,37 @@ class Settings(BaseSettings):
     def bootstrap_servers(self) -> list[str]:
         """Return the brokers as ``host:port`` strings for aiokafka."""
         return [url.strip().split("://", 1)[-1] for url in self.broker.split(",")]
+
+    @property
+    def kafka_security(self) -> KafkaSecurity:
+        """Return the security options of every Kafka client of the worker and the producer."""
+        given = {
+            "security_protocol": self.security_protocol, "sasl_mechanism": self.sasl_mechanism,
+            "sasl_username": self.sasl_username, "sasl_password": self.sasl_password,
+            **{key: None if (path := getattr(self, key)) is None else str(path)
+               for key in ("ssl_cafile", "ssl_certfile", "ssl_keyfile")},
+        }
+        return parse_security(given)
+
+    @property
+    def consumer_group(self) -> str:
+        """Return the Kafka consumer group of the workers."""
+        return self.group_id or self.app_id
+
+    def dataset_of_topic(self, topic: str) -> str | None:
+        """Return the dataset a topic carries, or None when this deployment does not profile it.
+
+        With ``topics`` set only those are profiled; a listed topic outside the prefix is a
+        dataset of the same name. Otherwise every ``<dataset_prefix><name>`` topic is one.
+        """
+        prefixed = dataset_of(self.dataset_prefix, topic)
+        if self.topics:
+            return (prefixed or topic) if topic in self.topics else None
+        return prefixed
+
+    def deserializer_of(self, dataset: str) -> str:
+        """Return how messages of ``dataset`` are decoded: json, string or bytes."""
+        return self.deserializers.get(dataset, "json")
 
     @property
     def table_dir(self) -> Path:
@@ -86,7 +199,10 @@ def load_settings(**flags: Any) -> Settings:
         return Settings(**given)
     except ValidationError as exc:
         err = exc.errors()[0]
-        name = str(err["loc"][0]) if err["loc"] else "settings"
+        if not err["loc"]:  # a check of several settings together; its message names them
+            raise SettingsError(f"invalid settings: {err['msg'].removeprefix('Value error, ')}") \
+                from None
+        name = str(err["loc"][0])
         raise SettingsError(
             f"invalid setting {name} (flag --{name.replace('_', '-')} or ATLAS_{name.upper()}): "
             f"{err['msg']}"

@@ -21,13 +21,13 @@ __all__ = [
 
 DEADLETTER = "atlas.deadletter"  # malformed messages, with reason and source position
 REGISTRY_EVENTS = "atlas.registry.events"  # one event per accepted model-registry change
-REGISTRY_COMMANDS = "atlas.registry.commands"  # web view -> registry agent, keyed by model
 AUDIT = "atlas.audit"  # hash-chained access decisions
 # Internal topics, named per app id by :func:`internal` (apps sharing a broker stay apart).
 PROFILE_VIEW = "profile-view"  # each partial profile after each batch, for every worker's view
 CATALOG_COMMANDS = "catalog-commands"  # web view -> catalog agent (profile snapshots)
 USER_COMMANDS = "user-commands"  # web view -> user agent (user and key changes, hashes only)
 AUDIT_DECISIONS = "audit-decisions"  # raw access decisions, before the chain writer orders them
+REGISTRY_COMMANDS = "registry-commands"  # web view -> registry agent, keyed by model
 
 
 # What a Kafka topic name allows. \Z, not $: "$" also matches before a final newline.

@@ -13,7 +13,12 @@ from typing import Any
 
 import orjson
 
-__all__ = ["DecodedBatch", "Rejected", "decode_batch", "decode_message", "encode_rows"]
+__all__ = [
+    "PLAIN_COLUMN", "DecodedBatch", "Rejected", "decode_batch", "decode_message", "encode_rows"
+]
+
+PLAIN_COLUMN = "value"  # the one column of a string or bytes message
+PLAIN_DESERIALIZERS = ("string", "bytes")
 
 
 @dataclass(frozen=True)
@@ -60,13 +65,21 @@ def _rows_of(doc: Any) -> list[dict[str, Any]]:
     raise ValueError(f"expected a JSON object or an array of objects, got {type(doc).__name__}")
 
 
-def decode_batch(values: Sequence[bytes | None], max_bytes: int) -> DecodedBatch:
+def decode_batch(
+    values: Sequence[bytes | None], max_bytes: int, deserializer: str = "json"
+) -> DecodedBatch:
     """Decode a batch of message values, fast when all are well formed.
+
+    With ``deserializer="json"`` (the default) a value is a row or an array of rows. With
+    ``"string"`` (UTF-8 text) or ``"bytes"`` (shown as hex) each value is one row of a single
+    column named ``value``.
 
     The fast path parses every value in one ``map`` with no per-message error handling; only
     when one fails (or a value is over ``max_bytes``) is each message decoded alone to give the
     bad ones their reasons.
     """
+    if deserializer != "json":
+        return _decode_plain(values, max_bytes, deserializer)
     fast = _decode_all(values, max_bytes)
     if fast is not None:
         return fast
@@ -81,6 +94,34 @@ def decode_batch(values: Sequence[bytes | None], max_bytes: int) -> DecodedBatch
             continue
         rows.extend(message_rows)
         row_message.extend([index] * len(message_rows))
+    return DecodedBatch(rows, row_message, rejected)
+
+
+def _decode_plain(
+    values: Sequence[bytes | None], max_bytes: int, deserializer: str
+) -> DecodedBatch:
+    if deserializer not in PLAIN_DESERIALIZERS:
+        raise ValueError(f"unknown deserializer {deserializer!r}: use json, string or bytes")
+    rows: list[dict[str, Any]] = []
+    row_message: list[int] = []
+    rejected: list[Rejected] = []
+    for index, value in enumerate(values):
+        if value is None:
+            rejected.append(Rejected(index, "empty message (null value)"))
+        elif len(value) > max_bytes:
+            reason = f"message of {len(value)} bytes is over the limit of {max_bytes}"
+            rejected.append(Rejected(index, reason))
+        elif deserializer == "bytes":
+            rows.append({PLAIN_COLUMN: value.hex()})
+            row_message.append(index)
+        else:
+            try:
+                rows.append({PLAIN_COLUMN: value.decode("utf-8")})
+            except UnicodeDecodeError as exc:
+                reason = f"not UTF-8 text: {exc.reason} at byte {exc.start}"
+                rejected.append(Rejected(index, reason))
+                continue
+            row_message.append(index)
     return DecodedBatch(rows, row_message, rejected)
 
 

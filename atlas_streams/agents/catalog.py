@@ -7,6 +7,7 @@ under the current event's partition).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import faust
@@ -18,6 +19,8 @@ from atlas_streams.tables.catalog import CatalogTables
 from atlas_streams.tables.partial import merge_partials
 
 __all__ = ["register_catalog_agents"]
+
+log = logging.getLogger(__name__)
 
 
 VIEW_BATCH = 500  # partial updates merged at once

@@ -15,8 +15,8 @@ import faust
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
+from atlas_streams.connectors.security import client_options
 from atlas_streams.settings import Settings
-from atlas_streams.topics import dataset_of
 
 __all__ = ["DatasetDiscovery", "list_topics"]
 
@@ -28,7 +28,8 @@ RESUBSCRIBE_DELAY = 1.0  # s; Faust waits 45 s to gather subscription changes by
 async def list_topics(settings: Settings) -> dict[str, int]:
     """Return every topic on the broker with its partition count."""
     client = AIOKafkaClient(
-        bootstrap_servers=settings.bootstrap_servers, client_id="atlas-discovery"
+        bootstrap_servers=settings.bootstrap_servers, client_id="atlas-discovery",
+        **client_options(settings.kafka_security),
     )
     try:
         await client.bootstrap()
@@ -49,26 +50,26 @@ class DatasetDiscovery:
 
     def datasets(self) -> list[str]:
         """Return the datasets the profiler is subscribed to."""
-        prefix = self.settings.dataset_prefix
-        return sorted(d for t in self.channel.topics if (d := dataset_of(prefix, t)))
+        of = self.settings.dataset_of_topic
+        return sorted(d for t in self.channel.topics if (d := of(t)))
 
     def _subscribed_channels(self) -> list[faust.TopicT]:
         # Agents iterate over clones of their topic; the clones are what the conductor
         # subscribes. The profiler's clones are the topics naming only dataset topics.
-        prefix = self.settings.dataset_prefix
+        of = self.settings.dataset_of_topic
         return [
             channel for channel in list(self.app.topics)
             if isinstance(channel, faust.Topic) and channel.pattern is None
-            and all(dataset_of(prefix, t) for t in channel.topics)
+            and all(of(t) for t in channel.topics)
         ]
 
     def accept(self, topics: Mapping[str, int]) -> list[str]:
         """Add new dataset topics from ``topics``; return the names added."""
-        prefix, want = self.settings.dataset_prefix, self.settings.topic_partitions
+        want = self.settings.topic_partitions
         current = set(self.channel.topics)
         added = []
         for topic, partitions in sorted(topics.items()):
-            if topic in current or dataset_of(prefix, topic) is None or partitions == 0:
+            if topic in current or self.settings.dataset_of_topic(topic) is None or not partitions:
                 continue
             if partitions != want:
                 if self.rejected.get(topic) != partitions:

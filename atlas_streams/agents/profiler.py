@@ -23,7 +23,6 @@ from atlas_streams.profiling import ProfileOptions
 from atlas_streams.settings import Settings
 from atlas_streams.tables.catalog import CatalogTables
 from atlas_streams.tables.partial import PartialProfile, plan_batch
-from atlas_streams.topics import dataset_of
 from atlas_streams.wire import Rejected, decode_batch
 
 __all__ = ["partial_key", "register_profiler"]
@@ -56,7 +55,7 @@ def register_profiler(
             for event in events:
                 groups[(event.message.topic, event.message.partition)].append(event)
             for (topic, partition), group in groups.items():
-                dataset = dataset_of(settings.dataset_prefix, topic)
+                dataset = settings.dataset_of_topic(topic)
                 if dataset is None:
                     continue
                 with current_event(group[-1]):
@@ -85,6 +84,8 @@ async def _profile_partition(
     offsets = [m.offset for m in messages]
     stamps = [int((m.timestamp or 0) * 1000) for m in messages]
     plan = plan_batch(state, offsets, stamps)
+    log.debug("dataset %s partition %d: %d messages, %d new", dataset, partition, len(offsets),
+              len(plan.apply))
     if not plan.apply:
         if stored:
             # Only replays: the last run died after writing this value but before its
@@ -103,7 +104,9 @@ async def _profile_partition(
         state.epoch += 1
         state.resets.append(plan.reset_at)
     applied = [messages[i] for i in plan.apply]
-    decoded = decode_batch([m.value for m in applied], settings.max_message_bytes)
+    decoded = decode_batch(
+        [m.value for m in applied], settings.max_message_bytes, settings.deserializer_of(dataset)
+    )
     for rejected in decoded.rejected:
         await deadletter.send(value=_dead_letter(applied[rejected.index], rejected))
     state.profile.update(decoded.rows, time.time())

@@ -12,6 +12,7 @@ from aiohttp import web
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from atlas_streams import topics
+from atlas_streams.connectors.security import client_options
 from atlas_streams.rbac import (
     InvalidRequest,
     User,
@@ -244,7 +245,8 @@ async def verify(request: web.Request) -> web.Response:
 async def read_chain(atlas: Atlas) -> list[dict[str, Any]]:
     """Return this deployment's chained events from the audit topic, in chain order."""
     consumer = AIOKafkaConsumer(bootstrap_servers=atlas.settings.bootstrap_servers,
-                                enable_auto_commit=False, auto_offset_reset="earliest")
+                                enable_auto_commit=False, auto_offset_reset="earliest",
+                                **client_options(atlas.settings.kafka_security))
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(topics.AUDIT) or set()

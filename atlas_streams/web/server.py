@@ -10,7 +10,7 @@ from aiohttp import web
 from mode import Service
 
 from atlas_streams.runtime import Atlas
-from atlas_streams.web import auth, catalog, dashboard, rbac
+from atlas_streams.web import auth, catalog, dashboard, models, rbac
 from atlas_streams.web.context import ATLAS
 from atlas_streams.web.errors import HttpError, json_error, json_response
 
@@ -58,6 +58,7 @@ def build_application(atlas: Atlas, middlewares: list[Any]) -> web.Application:
     application.router.add_routes(catalog.routes)
     application.router.add_routes(rbac.routes)
     application.router.add_routes(dashboard.routes)
+    application.router.add_routes(models.routes)
     return application
 
 

@@ -127,6 +127,16 @@ class Cluster:
 
         return asyncio.run(send())
 
+    def create_topics(self, *datasets: str) -> None:
+        """Create dataset topics before workers start (see README: topics created while several
+        workers run are sometimes not routed after the rebalance)."""
+
+        async def create() -> None:
+            for dataset in datasets:
+                await ensure_topic(self.settings, dataset_topic(self.prefix, dataset))
+
+        asyncio.run(create())
+
     def produce_raw(self, dataset: str, values: list[bytes]) -> int:
         """Send raw message values (malformed ones included) to the dataset topic."""
         topic = dataset_topic(self.settings.dataset_prefix, dataset)

@@ -52,7 +52,9 @@ def test_profile_counts_every_row_and_column(shared_cluster: Cluster, worker: Wo
     assert entry["row_count"] == 300
 
 
-def test_malformed_messages_are_dead_lettered_and_counted(shared_cluster: Cluster, worker: WorkerProcess) -> None:
+def test_malformed_messages_are_dead_lettered_and_counted(
+    shared_cluster: Cluster, worker: WorkerProcess
+) -> None:
     cluster = shared_cluster
     dataset = cluster.dataset("messy")
     good = [orjson.dumps({"a": i}) for i in range(10)]

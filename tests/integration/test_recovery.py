@@ -52,9 +52,10 @@ def test_sigkill_then_restart_on_empty_data_dir_rebuilds_from_changelog(
 
 
 def test_two_workers_answer_the_same_complete_profile(cluster: Cluster) -> None:
+    dataset = cluster.dataset("shared")
+    cluster.create_topics(dataset)
     w1 = cluster.worker("w1")
     w2 = cluster.worker("w2")
-    dataset = cluster.dataset("shared")
     cluster.produce(dataset, rows(0, 4000), rows_per_message=10)
     assert_exact(wait_rows(w1, dataset, 4000), 4000)
     assert_exact(wait_rows(w2, dataset, 4000), 4000)

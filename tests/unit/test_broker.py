@@ -87,3 +87,25 @@ def test_a_broker_that_never_listens_is_stopped_and_reported() -> None:
         broker.start(timeout=0.3)
     assert broker.process is None
     assert [process.returncode is not None for process in broker.stopped] == [True]
+
+
+def test_tls_on_the_embedded_broker_is_refused_with_one_clear_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Tansu 0.6.0 refuses --cert with --key (one exclusive clap group): say so, don't hang."""
+    import subprocess
+    import sys
+
+    from atlas_streams.broker import BrokerError, EmbeddedBroker
+
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    cert.write_text("x")
+    key.write_text("x")
+    with pytest.raises(BrokerError, match="cannot serve TLS"):
+        EmbeddedBroker(cert=cert, key=key)
+    with pytest.raises(BrokerError, match="both"):
+        EmbeddedBroker(cert=cert)
+    result = subprocess.run(
+        [sys.executable, "-m", "atlas_streams", "broker", "--cert", str(cert), "--key", str(key)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "cannot serve TLS" in result.stderr

@@ -150,3 +150,15 @@ def test_a_flag_replaces_an_invalid_variable(monkeypatch: pytest.MonkeyPatch) ->
     assert load_settings(web_port=1).web_port == 1
     with pytest.raises(SettingsError, match="web_port"):
         load_settings(app_id="x")
+
+
+def test_dataset_of_topic_follows_the_prefix_or_the_explicit_topic_list() -> None:
+    from atlas_streams.settings import Settings
+
+    by_prefix = Settings(dataset_prefix="datasets.")
+    assert by_prefix.dataset_of_topic("datasets.orders") == "orders"
+    assert by_prefix.dataset_of_topic("other") is None
+    listed = Settings(topics="logs,datasets.x")
+    assert listed.dataset_of_topic("logs") == "logs"
+    assert listed.dataset_of_topic("datasets.x") == "x"
+    assert listed.dataset_of_topic("datasets.y") is None

@@ -147,3 +147,18 @@ def test_encode_rows_writes_decimal_and_datetime_as_text() -> None:
 def test_encode_rows_refuses_fewer_than_one_row_per_message(per: int) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         list(encode_rows([{"a": 1}], rows_per_message=per))
+
+
+def test_string_and_bytes_deserializers_give_one_value_column() -> None:
+    text = decode_batch([b"hello", "h\u00e9".encode(), b"\xff", None], MAX, deserializer="string")
+    assert text.rows == [{"value": "hello"}, {"value": "h\u00e9"}]
+    assert text.row_message == [0, 1]
+    assert [r.index for r in text.rejected] == [2, 3]
+    assert text.rejected[0].reason.startswith("not UTF-8")
+
+    raw = decode_batch([b"\x00\xff", b"x" * (MAX + 1)], MAX, deserializer="bytes")
+    assert raw.rows == [{"value": "00ff"}]
+    assert raw.rejected[0].reason.endswith(f"over the limit of {MAX}")
+
+    with pytest.raises(ValueError, match="unknown deserializer"):
+        decode_batch([b"x"], MAX, deserializer="avro")

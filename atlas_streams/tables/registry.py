@@ -1,0 +1,104 @@
+"""The model registry's table: each model's state, and the commands already carried out on it.
+
+``registry_models`` is a global table (every worker answers queries from its own copy) with one
+partition, written only by the registry agent, which consumes a single-partition command topic:
+one writer, so commands on a model are applied one at a time and in order.
+
+A value is a :class:`StoredModel`: the model's state plus the ids of the last commands carried
+out on that name, refused ones included. At-least-once delivery replays commands after a crash
+or rebalance; a command whose id is listed is not carried out again. The ids live in the same
+value as the state they guard, so both reach the changelog in one record. A deleted model keeps
+its key with ``state`` None (a tombstone), so a replayed command that ran before the deletion
+(its registration, say) cannot bring it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+import orjson
+
+from atlas_streams.registry import ModelState
+
+__all__ = ["FORMAT_VERSION", "RECENT_COMMANDS", "RegistryTables", "StoredModel",
+           "define_registry_tables"]
+
+FORMAT_VERSION = 1
+# Ids kept per model. A replay covers at most the commands since the last offset commit (a few
+# seconds), so this bounds how many commands on one model may arrive in that time.
+RECENT_COMMANDS = 128
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """A model's state (None once deleted) and the ids of its latest commands, oldest first."""
+
+    state: ModelState | None
+    commands: tuple[str, ...] = ()
+
+    def has_run(self, command_id: str) -> bool:
+        """Return True when the command ``command_id`` was already carried out on this model."""
+        return command_id in self.commands
+
+    def after(self, state: ModelState | None, command_id: str) -> StoredModel:
+        """Return the value after the command ``command_id`` left ``state``."""
+        return StoredModel(state, (*self.commands, command_id)[-RECENT_COMMANDS:])
+
+    def to_bytes(self) -> bytes:
+        """Return the value as stored: a format byte, then JSON."""
+        doc = {"commands": list(self.commands),
+               "state": None if self.state is None else self.state.to_dict()}
+        return bytes([FORMAT_VERSION]) + orjson.dumps(doc)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> StoredModel:
+        """Return the value ``to_bytes`` wrote.
+
+        Raises:
+            ValueError: the bytes are empty or of another format.
+        """
+        if not data or data[0] != FORMAT_VERSION:
+            raise ValueError(
+                f"registry table value has format {data[0] if data else 'nothing'}, this "
+                f"release reads {FORMAT_VERSION}; upgrade atlas-streams"
+            )
+        doc = orjson.loads(data[1:])
+        state = None if doc["state"] is None else ModelState.from_dict(doc["state"])
+        return cls(state, tuple(doc["commands"]))
+
+
+@dataclass(frozen=True)
+class RegistryTables:
+    """The registry's tables, as registered on the app."""
+
+    models: Any  # faust.GlobalTable[str, bytes]: model name -> StoredModel bytes
+
+    def stored(self, name: str) -> StoredModel | None:
+        """Return what is stored under ``name`` in this worker's copy, if anything."""
+        value = self.models.get(name)
+        return StoredModel.from_bytes(value) if value else None
+
+    def model(self, name: str) -> ModelState | None:
+        """Return the live model ``name`` from this worker's copy, or None."""
+        stored = self.stored(name)
+        return stored.state if stored else None
+
+    def models_now(self) -> Iterator[ModelState]:
+        """Yield every live model in this worker's copy."""
+        for value in list(self.models.values()):
+            state = StoredModel.from_bytes(value).state
+            if state is not None:
+                yield state
+
+
+def define_registry_tables(app: faust.App) -> RegistryTables:
+    """Register the registry's table on ``app``."""
+    # One partition and a recovery buffer of one: Faust's advice for global tables.
+    models = app.GlobalTable(
+        "registry_models", partitions=1, recovery_buffer_size=1, key_type=str,
+        value_type=bytes, help="model states and their recent command ids",
+    )
+    return RegistryTables(models)
