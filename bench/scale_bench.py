@@ -1,0 +1,164 @@
+"""Memory and restore of one worker over a million rows (100 rows per message).
+
+One run gives both sections. Memory: a worker profiles 1,000,000 pre-produced rows of the mixed
+table while its RSS is sampled every 0.1 s; the peak up to the first poll that counts 100,000
+rows is set against the peak up to 1,000,000. Restore: that worker is stopped and a second one
+with the same app id and an empty data dir rebuilds its tables from the changelogs; timed from
+process start to ``/health`` 200 and to the profile served with all rows. Run alone with
+``python -m bench.scale_bench [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from bench.cluster import BenchCluster, Watch, row_count
+from bench.table import COLUMNS, SEED, mixed_rows
+
+__all__ = ["run"]
+
+HERE = Path(__file__).resolve().parent
+ROWS, QUICK_ROWS = 1_000_000, 100_000
+PER_MESSAGE = 100
+MIB = 1024 * 1024
+
+
+async def changelog_records(bootstrap: list[str], app_id: str) -> dict[str, int]:
+    """Return the number of records in each of the app's changelog topics."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        names = [t for t in await consumer.topics() if t.startswith(app_id) and "changelog" in t]
+        partitions = [TopicPartition(t, p) for t in names
+                      for p in consumer.partitions_for_topic(t) or ()]
+        ends = await consumer.end_offsets(partitions) if partitions else {}
+        begins = await consumer.beginning_offsets(partitions) if partitions else {}
+        counts: dict[str, int] = {}
+        for tp in partitions:
+            counts[tp.topic] = counts.get(tp.topic, 0) + ends[tp] - begins[tp]
+        return dict(sorted(counts.items()))
+    finally:
+        await consumer.stop()
+
+
+def profile_rows(cluster: BenchCluster, dataset: str, rows: int) -> dict[str, Any]:
+    """Profile ``rows`` rows with one worker; return RSS figures and leave the worker running."""
+    worker = cluster.worker("first")
+    watch = Watch(worker, dataset).start()
+    worker.wait_ready(timeout=120)
+    ready = time.monotonic()
+    try:
+        done = watch.wait_rows(rows, timeout=1800)
+    finally:
+        watch.stop()
+    tenth, tenth_count = watch.first_seen(rows // 10)
+    peak_tenth, peak_all = watch.peak_rss(tenth), watch.peak_rss(done)
+    return {
+        "rss_at_ready": watch.peak_rss(ready),
+        "rows_at_checkpoint": tenth_count,
+        "peak_rss_checkpoint": peak_tenth,
+        "peak_rss_all": peak_all,
+        "ratio": peak_all / peak_tenth,
+        "seconds_ready_to_all": done - ready,
+        "rss_trace": [(round(t - ready, 2), rss) for t, rss in watch.rss],
+    }
+
+
+def restore(cluster: BenchCluster, dataset: str, rows: int) -> dict[str, Any]:
+    """Start a worker on an empty data dir; time it to /health and to serving all rows."""
+    started = time.monotonic()
+    worker = cluster.worker("restored")
+    worker.wait_ready(timeout=900)
+    healthy = time.monotonic()
+    counted = None
+    deadline = healthy + 900
+    while time.monotonic() < deadline:
+        counted = row_count(worker.url, dataset)
+        if counted is not None and counted >= rows:
+            break
+        time.sleep(0.05)
+    served = time.monotonic()
+    return {"seconds_to_health": healthy - started, "seconds_to_profile": served - started,
+            "row_count_served": counted}
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """Return the results as two markdown sections, memory and restore."""
+    memory, restored = results["memory"], results["restore"]
+    rows, checkpoint = results["rows"], memory["rows_at_checkpoint"]
+    records = results["changelog_records"]
+    lines = [
+        "## Memory: peak RSS of one worker",
+        "",
+        f"One worker profiling {rows:,} pre-produced rows of the mixed {len(COLUMNS)}-column "
+        f"table ({PER_MESSAGE} rows per message, one dataset, seed {SEED}); RSS sampled every "
+        "0.1 s with psutil.",
+        "",
+        "| when | peak RSS MiB |",
+        "|---|---|",
+        f"| ready, before any row | {memory['rss_at_ready'] / MIB:,.0f} |",
+        f"| up to the first poll counting {checkpoint:,} rows | "
+        f"{memory['peak_rss_checkpoint'] / MIB:,.0f} |",
+        f"| up to {rows:,} rows | {memory['peak_rss_all'] / MIB:,.0f} |",
+        "",
+        f"Ratio {rows:,} / {checkpoint:,} rows: **{memory['ratio']:.2f}x** for "
+        f"{rows / checkpoint:.0f}x the rows ({rows:,} rows counted "
+        f"{memory['seconds_ready_to_all']:.1f} s after ready).",
+        "",
+        "## Restore: a worker on an empty data dir",
+        "",
+        f"The first worker is stopped; a second with the same app id and an empty data dir "
+        f"rebuilds its tables from the changelogs ({sum(records.values()):,} records in "
+        f"{len(records)} changelog topics after {rows:,} rows).",
+        "",
+        "| from process start to | seconds |",
+        "|---|---|",
+        f"| `/health` 200 (tables recovered, group joined) | {restored['seconds_to_health']:.1f} |",
+        f"| profile served with row_count == {rows:,} | {restored['seconds_to_profile']:.1f} |",
+        "",
+        "| changelog topic | records |",
+        "|---|---|",
+        *(f"| `{name}` | {count:,} |" for name, count in records.items()),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run(out_dir: Path, quick: bool = False) -> str:
+    """Run the benchmark, write scale_bench.json into ``out_dir`` and return markdown."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = QUICK_ROWS if quick else ROWS
+    dataset = "scale"
+    with BenchCluster(out_dir / "work" / "scale") as cluster:
+        print(f"memory: producing {rows:,} rows, {PER_MESSAGE} per message", flush=True)
+        cluster.produce(dataset, mixed_rows(rows), PER_MESSAGE)
+        print("memory: one worker profiles them", flush=True)
+        memory = profile_rows(cluster, dataset, rows)
+        print(f"  peak RSS {memory['peak_rss_checkpoint'] / MIB:,.0f} MiB at "
+              f"{memory['rows_at_checkpoint']:,} rows, {memory['peak_rss_all'] / MIB:,.0f} MiB "
+              f"at {rows:,}", flush=True)
+        for worker in cluster.workers:
+            worker.stop()
+        records = asyncio.run(changelog_records(cluster.settings.bootstrap_servers,
+                                                cluster.app_id))
+        print("restore: a worker on an empty data dir", flush=True)
+        restored = restore(cluster, dataset, rows)
+        print(f"  /health after {restored['seconds_to_health']:.1f} s, profile after "
+              f"{restored['seconds_to_profile']:.1f} s", flush=True)
+    results = {"rows": rows, "rows_per_message": PER_MESSAGE, "seed": SEED, "quick": quick,
+               "memory": memory, "changelog_records": records, "restore": restored}
+    (out_dir / "scale_bench.json").write_text(json.dumps(results, indent=2))
+    return markdown(results)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10x fewer rows, a smoke check")
+    print(run(HERE / "out", parser.parse_args().quick))
