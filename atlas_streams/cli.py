@@ -99,10 +99,17 @@ def run_worker(settings: Settings) -> None:
     """Run a worker in this process until it is stopped."""
     import faust
 
+    from atlas_streams.agents.discovery import list_topics
     from atlas_streams.app import create_app
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     atlas = create_app(settings)
+    # Subscribe to the datasets that exist already in the first join: finding them later on the
+    # discovery timer would make the group rebalance again at once.
+    try:
+        atlas.discovery.accept(asyncio.run(list_topics(settings)))
+    except Exception as exc:  # the timer retries; the worker must still start
+        click.echo(f"atlas-streams: warning: could not list dataset topics yet: {exc}", err=True)
     faust.Worker(atlas.app, loglevel=settings.log_level.upper()).execute_from_commandline()
 
 
