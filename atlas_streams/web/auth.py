@@ -35,8 +35,9 @@ from atlas_streams.rbac import (
     parse_key,
     verify_key,
 )
+from atlas_streams.registry import RegistryError
 from atlas_streams.runtime import Atlas
-from atlas_streams.web.errors import HttpError, json_error
+from atlas_streams.web.errors import HttpError, json_error, registry_status
 from atlas_streams.web.page import dashboard_page
 
 __all__ = ["UserAccess", "builtin_users", "find_user", "middlewares"]
@@ -159,6 +160,9 @@ def middlewares(atlas: Atlas) -> list[Any]:
             return response
         except HttpError as exc:
             status = exc.status
+            raise
+        except RegistryError as exc:
+            status = registry_status(exc)
             raise
         except web.HTTPException as exc:
             status = exc.status

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import orjson
 from aiohttp import web
 
 from atlas_streams.runtime import Atlas
+from atlas_streams.web.errors import HttpError
 
-__all__ = ["ATLAS", "Access", "view_report"]
+__all__ = ["ATLAS", "Access", "read_json", "view_report"]
 
 ATLAS = web.AppKey("atlas", Atlas)
 
@@ -27,3 +29,14 @@ def view_report(request: web.Request, dataset: str, report: dict[str, Any]) -> d
     """Return ``report`` as the caller may see it."""
     access: Access = request["access"]
     return access.mask_report(dataset, report)
+
+
+async def read_json(request: web.Request) -> Any:
+    """Return the request's JSON body (None when empty), or answer 422 saying why it is not JSON."""
+    raw = await request.read()
+    if not raw.strip():
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise HttpError(422, f"the request body is not valid JSON: {exc}") from None

@@ -7,7 +7,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-__all__ = ["HttpError", "json_error", "json_response"]
+from atlas_streams.registry import Invalid, NotFound, RegistryError
+
+__all__ = ["HttpError", "json_error", "json_response", "registry_status"]
 
 
 class HttpError(Exception):
@@ -33,3 +35,8 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 def json_error(status: int, message: str, **extra: Any) -> web.Response:
     """Return ``{"error": message, "status": status, ...}`` with that status."""
     return json_response({"error": message, "status": status, **extra}, status=status)
+
+
+def registry_status(exc: RegistryError) -> int:
+    """Return the HTTP status of a registry refusal: 404 unknown, 422 invalid, else 409."""
+    return 404 if isinstance(exc, NotFound) else 422 if isinstance(exc, Invalid) else 409

@@ -32,10 +32,7 @@ from atlas_streams.artifacts import (
     open_store,
 )
 from atlas_streams.registry import (
-    Invalid,
     ModelState,
-    NotFound,
-    RegistryError,
     compare,
     export,
     history,
@@ -46,7 +43,7 @@ from atlas_streams.registry import (
     summarize,
 )
 from atlas_streams.runtime import Atlas
-from atlas_streams.web.context import ATLAS
+from atlas_streams.web.context import ATLAS, read_json
 from atlas_streams.web.errors import HttpError, json_response
 
 __all__ = ["models_summary", "routes"]
@@ -75,21 +72,6 @@ def _model(request: web.Request) -> ModelState:
     return state
 
 
-def _registry_error(exc: RegistryError) -> HttpError:
-    status = 404 if isinstance(exc, NotFound) else 422 if isinstance(exc, Invalid) else 409
-    return HttpError(status, str(exc))
-
-
-async def _json_body(request: web.Request) -> Any:
-    raw = await request.read()
-    if not raw.strip():
-        return None
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise HttpError(422, f"the request body is not valid JSON: {exc}") from None
-
-
 # ---- writing through the agent -------------------------------------------------------------
 
 
@@ -99,10 +81,7 @@ async def _command(
     """Check, send and await one command; return the agent's successful reply."""
     atlas: Atlas = request.app[ATLAS]
     url_name = request.match_info.get("name")
-    try:
-        command = parse_command(action, body, model=url_name, version=version)
-    except RegistryError as exc:
-        raise _registry_error(exc) from None
+    command = parse_command(action, body, model=url_name, version=version)
     principal = request.get("principal")
     command_id = uuid.uuid4().hex
     message = {
@@ -147,7 +126,7 @@ def _version_of(reply: dict[str, Any], version: str) -> dict[str, Any]:
 @routes.post("/models/register")
 async def register_model(request: web.Request) -> web.Response:
     """Register a model: {name, description, tags}."""
-    reply = await _command(request, "register_model", await _json_body(request))
+    reply = await _command(request, "register_model", await read_json(request))
     return json_response(reply["state"], status=201)
 
 
@@ -166,10 +145,7 @@ async def search_models(request: web.Request) -> web.Response:
         raise HttpError(422, f"unknown search parameter(s) {', '.join(unknown)}; use "
                         f"{', '.join(sorted(SEARCH_PARAMS))}")
     filters = {name: request.query.get(name) for name in SEARCH_PARAMS}
-    try:
-        hits = search(request.app[ATLAS].registry.models_now(), **filters)
-    except RegistryError as exc:
-        raise _registry_error(exc) from None
+    hits = search(request.app[ATLAS].registry.models_now(), **filters)
     return json_response({"results": [hit.to_json() for hit in hits], "count": len(hits)})
 
 
@@ -182,7 +158,7 @@ async def get_model(request: web.Request) -> web.Response:
 @routes.delete("/models/{name}")
 async def delete_model(request: web.Request) -> web.Response:
     """Delete a model and its versions (refused while one is in production)."""
-    await _command(request, "delete_model", await _json_body(request))
+    await _command(request, "delete_model", await read_json(request))
     return json_response({"model": request.match_info["name"], "deleted": True})
 
 
@@ -192,7 +168,7 @@ async def delete_model(request: web.Request) -> web.Response:
 @routes.post("/models/{name}/versions")
 async def add_version(request: web.Request) -> web.Response:
     """Add a version: {version, framework, description, parameters, metrics, lineage}."""
-    body = await _json_body(request)
+    body = await read_json(request)
     reply = await _command(request, "add_version", body)
     added = [e["version"] for e in reply["events"] if e["type"] == "version_added"]
     version = added[0] if added else str((body or {}).get("version"))
@@ -210,33 +186,24 @@ async def list_versions(request: web.Request) -> web.Response:
 @routes.get("/models/{name}/versions/{version}")
 async def get_version(request: web.Request) -> web.Response:
     """Return one version."""
-    try:
-        return json_response(_model(request).get_version(request.match_info["version"]).to_dict())
-    except RegistryError as exc:
-        raise _registry_error(exc) from None
+    return json_response(_model(request).get_version(request.match_info["version"]).to_dict())
 
 
 @routes.get("/models/{name}/latest")
 async def get_latest(request: web.Request) -> web.Response:
     """Return the version of highest semver precedence."""
-    try:
-        return json_response(latest(_model(request)).to_dict())
-    except RegistryError as exc:
-        raise _registry_error(exc) from None
+    return json_response(latest(_model(request)).to_dict())
 
 
 @routes.get("/models/{name}/production")
 async def get_production(request: web.Request) -> web.Response:
     """Return the version in production."""
-    try:
-        return json_response(production(_model(request)).to_dict())
-    except RegistryError as exc:
-        raise _registry_error(exc) from None
+    return json_response(production(_model(request)).to_dict())
 
 
 async def _stage_change(request: web.Request, action: str) -> web.Response:
     version = request.match_info["version"]
-    reply = await _command(request, action, await _json_body(request), version=version)
+    reply = await _command(request, action, await read_json(request), version=version)
     moved = [e for e in reply["events"] if e["type"] == "stage_changed"]
     target = moved[-1]["version"] if moved else version
     archived = [e["version"] for e in moved[:-1]]
@@ -265,7 +232,7 @@ async def promote_production(request: web.Request) -> web.Response:
 async def update_metrics(request: web.Request) -> web.Response:
     """Merge metrics into a version's metrics: {metric: value, ...}."""
     version = request.match_info["version"]
-    reply = await _command(request, "update_metrics", await _json_body(request), version=version)
+    reply = await _command(request, "update_metrics", await read_json(request), version=version)
     changed = [e["version"] for e in reply["events"]]
     return json_response(_version_of(reply, changed[0] if changed else version))
 
@@ -278,17 +245,14 @@ async def update_metrics(request: web.Request) -> web.Response:
 async def compare_versions(request: web.Request) -> web.Response:
     """Compare two versions' metrics: ?version_a=&version_b= (or the same in a JSON body)."""
     state = _model(request)
-    body = await _json_body(request) if request.method == "POST" else None
+    body = await read_json(request) if request.method == "POST" else None
     if body is not None and not isinstance(body, dict):
         raise HttpError(422, "the request body must be a JSON object with version_a, version_b")
     given = {**request.query, **(body or {})}
     a, b = given.get("version_a"), given.get("version_b")
     if not isinstance(a, str) or not isinstance(b, str):
         raise HttpError(422, "name both versions: ?version_a=1.0.0&version_b=1.1.0")
-    try:
-        comparison = compare(state, a, b)
-    except RegistryError as exc:
-        raise _registry_error(exc) from None
+    comparison = compare(state, a, b)
     return json_response({"model": state.name, "version_a": a, "version_b": b,
                           **comparison.to_json()})
 
@@ -309,10 +273,7 @@ async def model_history(request: web.Request) -> web.Response:
     except ValueError:
         raise HttpError(422, f"at must be an ISO-8601 time, e.g. 2024-05-01T12:00:00Z; "
                         f"got {at_text!r}") from None
-    try:
-        return json_response(history(state, at))
-    except RegistryError as exc:
-        raise _registry_error(exc) from None
+    return json_response(history(state, at))
 
 
 # ---- artifacts -----------------------------------------------------------------------------
@@ -336,10 +297,7 @@ async def put_artifact(request: web.Request) -> web.Response:
     """Store the request body as the version's artifact (streamed; size-limited)."""
     atlas: Atlas = request.app[ATLAS]
     name, version = request.match_info["name"], request.match_info["version"]
-    try:
-        _model(request).get_version(version)
-    except RegistryError as exc:
-        raise _registry_error(exc) from None
+    _model(request).get_version(version)
     limit = atlas.settings.max_artifact_bytes
     if request.content_length is not None and request.content_length > limit:
         raise HttpError(413, f"artifact is over the limit of {limit} bytes")
@@ -348,8 +306,6 @@ async def put_artifact(request: web.Request) -> web.Response:
         info = await store.put(name, version, request.content.iter_chunked(UPLOAD_CHUNK), limit)
     except ArtifactTooLarge as exc:
         raise HttpError(413, str(exc)) from None
-    except RegistryError as exc:
-        raise _registry_error(exc) from None
     body = {"uri": info.uri, "sha256": info.sha256, "size": info.size}
     try:
         reply = await _command(request, "set_artifact", body, version=version)
@@ -373,10 +329,7 @@ async def _discard_unused(
 async def get_artifact(request: web.Request) -> web.StreamResponse:
     """Stream the version's artifact back, checked against its recorded sha256 and size."""
     atlas: Atlas = request.app[ATLAS]
-    try:
-        version = _model(request).get_version(request.match_info["version"])
-    except RegistryError as exc:
-        raise _registry_error(exc) from None
+    version = _model(request).get_version(request.match_info["version"])
     artifact = version.artifact
     if artifact is None:
         raise HttpError(404, f"version {version.version} has no artifact; upload one with PUT")

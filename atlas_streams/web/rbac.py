@@ -31,22 +31,13 @@ from atlas_streams.rbac import (
 )
 from atlas_streams.runtime import Atlas
 from atlas_streams.web.auth import builtin_users, find_user
-from atlas_streams.web.context import ATLAS
+from atlas_streams.web.context import ATLAS, read_json
 from atlas_streams.web.errors import HttpError, json_response
 
-__all__ = ["read_chain_raw", "read_json", "recent_audit", "routes", "unique_in_chain_order"]
+__all__ = ["read_chain_raw", "recent_audit", "routes", "unique_in_chain_order"]
 
 routes = web.RouteTableDef()
 VISIBLE_TIMEOUT = 10.0  # s to wait until this worker's copy shows a change it just made
-
-
-async def read_json(request: web.Request) -> Any:
-    """Return the request's JSON body, or answer 422 saying why it is not JSON."""
-    raw = await request.read()
-    try:
-        return orjson.loads(raw) if raw else None
-    except orjson.JSONDecodeError as exc:
-        raise HttpError(422, f"the body is not valid JSON: {exc}") from None
 
 
 def _pepper(atlas: Atlas) -> bytes:

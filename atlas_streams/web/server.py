@@ -9,10 +9,11 @@ from typing import Any
 from aiohttp import web
 from mode import Service
 
+from atlas_streams.registry import RegistryError
 from atlas_streams.runtime import Atlas
 from atlas_streams.web import auth, catalog, dashboard, models, rbac
 from atlas_streams.web.context import ATLAS
-from atlas_streams.web.errors import HttpError, json_error, json_response
+from atlas_streams.web.errors import HttpError, json_error, json_response, registry_status
 
 __all__ = ["WebView", "build_application"]
 
@@ -37,6 +38,8 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
         return await handler(request)
     except HttpError as exc:
         return json_error(exc.status, exc.message, **exc.extra)
+    except RegistryError as exc:  # the registry's typed refusals, wherever a handler meets them
+        return json_error(registry_status(exc), str(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
