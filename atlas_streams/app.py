@@ -64,8 +64,11 @@ def _faust_app(settings: Settings) -> faust.App:
         producer_max_batch_size=1,
         producer_max_request_size=MAX_TABLE_VALUE_BYTES,
         consumer_max_fetch_size=MAX_TABLE_VALUE_BYTES,
+        # Short timeouts make a group join take seconds, not ~30 s. The session timeout is not
+        # 3 s: aiokafka sends no heartbeat while Faust handles an assignment, which took 4 s on
+        # a loaded 2-core machine; the member was evicted and kept working as a zombie.
         broker_rebalance_timeout=3,
-        broker_session_timeout=3,
+        broker_session_timeout=10,
         broker_heartbeat_interval=0.5,
         topic_partitions=settings.topic_partitions,
         topic_allow_declare=True,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from faust.agents.replies import ReplyPromise
+from faust.agents.replies import ReplyConsumer, ReplyPromise
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 __all__ = ["apply_workarounds"]
@@ -22,6 +22,7 @@ def apply_workarounds() -> None:
         return
     _tolerate_revoked_highwater()
     _ignore_duplicate_replies()
+    _subscribe_reply_topic_once()
     _applied = True
 
 
@@ -54,3 +55,21 @@ def _ignore_duplicate_replies() -> None:
         original(self, correlation_id, value)
 
     ReplyPromise.fulfill = fulfill  # type: ignore[method-assign]
+
+
+def _subscribe_reply_topic_once() -> None:
+    # ReplyConsumer._start_fetcher adds the reply topic to app.topics and then iterates it, and
+    # iterating a topic subscribes a clone of it as well: every reply is delivered to two
+    # channels, one of which nobody reads. That reply is never acknowledged, so the next
+    # rebalance waits for it forever in Consumer.wait_empty (the worker never rejoins and the
+    # group is stuck: seen as soon as a worker joins after a registry command), and after
+    # stream_buffer_maxsize replies the unread channel's queue is full and blocks every topic.
+    # Subscribe only through the iterator. (Faust also sleeps 3 s here, for no reason we need.)
+    async def _start_fetcher(self: Any, topic_name: str) -> None:
+        if topic_name not in self._fetchers:
+            self._fetchers[topic_name] = None  # the key is the lock: start one fetcher only
+            topic = self._reply_topic(topic_name)
+            await topic.maybe_declare()
+            self._fetchers[topic_name] = self.add_future(self._drain_replies(topic))
+
+    ReplyConsumer._start_fetcher = _start_fetcher  # type: ignore[method-assign]

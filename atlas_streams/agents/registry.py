@@ -65,13 +65,18 @@ def carry_out(
     """Carry out one command request on a model's stored value; change nothing in place.
 
     A command whose id the value lists was carried out before (a redelivery): nothing is
-    stored or emitted again and the reply is the current state, marked ``duplicate``. A
-    command the registry refuses is still recorded, so a replay cannot succeed later on a
-    state that moved on; one that fails to parse is not (parsing does not depend on state).
+    stored or emitted again and the reply is the current state, marked ``duplicate``, or the
+    refusal it got the first time. A command the registry refuses is recorded with its
+    refusal, so a replay cannot succeed later on a state that moved on; one that fails to parse
+    is not (parsing does not depend on state).
     """
     command_id = request["id"]
     base = stored or StoredModel(None)
     if base.has_run(command_id):
+        refusal = base.refusal(command_id)
+        if refusal is not None:
+            return Outcome(None, {"ok": False, "error": refusal[0], "message": refusal[1],
+                                  "duplicate": True})
         return Outcome(None, _ok(base.state, [], duplicate=True))
     try:
         command = parse_command(
@@ -84,7 +89,8 @@ def carry_out(
         events = decide(base.state, command, now=now, actor=request["actor"],
                         event_id=command_id, run_exists=run_exists)
     except RegistryError as exc:
-        return Outcome(base.after(base.state, command_id), _refused(_kind(exc), exc))
+        kind = _kind(exc)
+        return Outcome(base.after(base.state, command_id, (kind, str(exc))), _refused(kind, exc))
     state = base.state
     for event in events:
         state = apply(state, event)

@@ -14,8 +14,8 @@ its key with ``state`` None (a tombstone), so a replayed command that ran before
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import faust
@@ -34,22 +34,38 @@ RECENT_COMMANDS = 128
 
 @dataclass(frozen=True)
 class StoredModel:
-    """A model's state (None once deleted) and the ids of its latest commands, oldest first."""
+    """A model's state (None once deleted) and the ids of its latest commands, oldest first.
+
+    ``refused`` maps the ids of refused commands among them to the refusal (error kind and
+    message), so a replayed command gets the answer it got the first time.
+    """
 
     state: ModelState | None
     commands: tuple[str, ...] = ()
+    refused: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     def has_run(self, command_id: str) -> bool:
         """Return True when the command ``command_id`` was already carried out on this model."""
         return command_id in self.commands
 
-    def after(self, state: ModelState | None, command_id: str) -> StoredModel:
-        """Return the value after the command ``command_id`` left ``state``."""
-        return StoredModel(state, (*self.commands, command_id)[-RECENT_COMMANDS:])
+    def refusal(self, command_id: str) -> tuple[str, str] | None:
+        """Return (error kind, message) if the command ``command_id`` was refused, else None."""
+        return self.refused.get(command_id)
+
+    def after(
+        self, state: ModelState | None, command_id: str, refusal: tuple[str, str] | None = None
+    ) -> StoredModel:
+        """Return the value after the command ``command_id`` left ``state`` (or was refused)."""
+        commands = (*self.commands, command_id)[-RECENT_COMMANDS:]
+        refused = {c: self.refused[c] for c in commands if c in self.refused}
+        if refusal is not None:
+            refused[command_id] = refusal
+        return StoredModel(state, commands, refused)
 
     def to_bytes(self) -> bytes:
         """Return the value as stored: a format byte, then JSON."""
         doc = {"commands": list(self.commands),
+               "refused": {c: list(r) for c, r in self.refused.items()},
                "state": None if self.state is None else self.state.to_dict()}
         return bytes([FORMAT_VERSION]) + orjson.dumps(doc)
 
@@ -67,7 +83,8 @@ class StoredModel:
             )
         doc = orjson.loads(data[1:])
         state = None if doc["state"] is None else ModelState.from_dict(doc["state"])
-        return cls(state, tuple(doc["commands"]))
+        refused = {c: (str(r[0]), str(r[1])) for c, r in doc.get("refused", {}).items()}
+        return cls(state, tuple(doc["commands"]), refused)
 
 
 @dataclass(frozen=True)

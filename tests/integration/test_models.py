@@ -257,14 +257,14 @@ def test_a_new_consumer_rebuilds_the_registry_from_its_events(
 def test_two_workers_serialise_promotions_and_state_survives_an_empty_data_dir(
     cluster: Cluster, tmp_path: Path
 ) -> None:
-    w1, w2 = cluster.worker("w1", start=False), cluster.worker("w2", start=False)
-    for proc in (w1, w2):
-        proc.start()
-    for proc in (w1, w2):
-        proc.wait_ready()
+    w1 = cluster.worker("w1")
     name = unique(cluster, "race")
     rounds = [("1.0.0", "1.0.1"), ("2.0.0", "2.0.1"), ("3.0.0", "3.0.1")]
     staged(w1.url, name, *[v for pair in rounds for v in pair])
+    # w2 joins after w1 has had replies: the rebalance must not wait forever for a reply
+    # nobody acknowledges (a Faust bug, worked around in faust_compat), and w1 keeps answering.
+    w2 = cluster.worker("w2")
+    assert http("GET", f"{w1.url}/models/{name}")[0] == 200
     # A worker's first ``ask`` subscribes to its reply topic, which rebalances the group and can
     # lose that first reply (a Faust issue, see the report): warm w2 up before the race.
     warm = unique(cluster, "warm-up")
