@@ -5,6 +5,10 @@ Run standalone with ``python -m bench.profile_bench`` (writes ``bench/out/``), o
 by side in one run. whylogs needs numpy<2, so it runs in its own venv ``bench/.venv-whylogs``
 (created on first use) through ``bench/whylogs_side.py``. Each side gets its native input: row
 dicts (decoded JSON, as the agents get them) for ours, a pandas DataFrame chunk for whylogs.
+
+``python -m bench.profile_bench --mixed`` instead times only ``DatasetProfile.update`` on 200,000
+rows of the mixed 20-column table (bench/table.py) with some keys missing and a column that first
+appears mid-stream, and prints rows/s per chunk size as JSON (best of 3, process CPU time).
 """
 
 from __future__ import annotations
@@ -201,5 +205,40 @@ def run(out_dir: pathlib.Path) -> str:
     return markdown(results)
 
 
+def gappy_mixed_rows(count: int) -> list[dict[str, Any]]:
+    """Return rows of the mixed table with some keys missing and a column added mid-stream."""
+    from bench.table import mixed_rows
+
+    rows = []
+    for index, row in enumerate(mixed_rows(count)):
+        if index % 7 == 3:
+            del row["discount"]
+        if index % 11 == 5:
+            del row["city"]
+        if index >= count // 4 and index % 3 == 0:
+            row["promo"] = f"P{index % 17}"
+        rows.append(row)
+    return rows
+
+
+def mixed_rates(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Return update-only rows/s per chunk size: best of RUNS, in process CPU time."""
+    rates: dict[str, float] = {}
+    for chunk in CHUNKS:
+        seconds = []
+        for _ in range(RUNS):
+            profile = DatasetProfile.zero(ProfileOptions())
+            start = time.process_time()
+            for offset in range(0, len(rows), chunk):
+                profile.update(rows[offset : offset + chunk], now=float(offset))
+            seconds.append(time.process_time() - start)
+        rates[str(chunk)] = len(rows) / min(seconds)
+    return rates
+
+
 if __name__ == "__main__":
-    print(run(HERE / "out"))
+    if sys.argv[1:] == ["--mixed"]:
+        mixed = gappy_mixed_rows(200_000)
+        print(json.dumps({"rows": len(mixed), "rows_per_s": mixed_rates(mixed)}))
+    else:
+        print(run(HERE / "out"))

@@ -104,8 +104,9 @@ class ColumnProfile:
 
     def update(self, batch: CanonicalBatch) -> None:
         """Add one batch of canonical values."""
+        kinds = batch.kinds
         self.counts = self.counts.merge(ColumnCounts(
-            kinds=batch.kinds,
+            kinds=kinds,
             null_count=batch.null_count,
             boolean_count=batch.true_count + batch.false_count,
             memory_bytes=batch.memory_bytes,
@@ -116,7 +117,7 @@ class ColumnProfile:
             self.quantiles.update(batch.numbers)
         if batch.strings:
             self.lengths = self.lengths.merge(LengthStats.of(batch.strings))
-        if batch.kinds:
+        if kinds:
             values = batch.distinct()
             self.distinct.update(values)
             self.top_values.update(values.tokens(self.options.max_value_chars))

@@ -18,6 +18,9 @@ from atlas_streams.profiling.options import ProfileOptions
 
 __all__ = ["DatasetProfile"]
 
+#: Rows per extraction block: a block's dicts (about 1 KB each at 20 columns) stay in cache.
+_BLOCK_ROWS = 1024
+
 
 class DatasetProfile:
     """Profile of a dataset's rows; ``zero`` is the identity of ``merge``.
@@ -78,12 +81,12 @@ class DatasetProfile:
         """Add a batch of rows (decoded JSON objects) seen at ``now`` (epoch seconds)."""
         _check_rows(rows)
         names = set().union(*rows) if rows else set()
-        complete = set(map(len, rows)) == {len(names)}  # every row has every column
+        present = [name for name in self._columns if name in names]
+        present += _new_names(rows, names - self._columns.keys())
         # Canonicalise every column before changing anything, so a failure leaves no half-update.
-        batches: dict[str, CanonicalBatch] = {}
-        for name in chain(self._columns, _new_names(rows, names - self._columns.keys())):
-            if name in names:
-                batches[name] = canonicalise(_column_values(rows, name, complete))
+        batches: dict[str, CanonicalBatch] = {
+            name: canonicalise(values) for name, values in _columns_of(rows, present).items()
+        }
         for name, batch in batches.items():
             if name not in self._columns:
                 column = ColumnProfile.zero(self._options)
@@ -196,11 +199,28 @@ def _check_rows(rows: Sequence[Mapping[str, Any]]) -> None:
             )
 
 
-def _column_values(rows: Sequence[Mapping[str, Any]], name: str, complete: bool) -> list[Any]:
-    """Return one column's values, None where a row lacks the column."""
-    if complete:
-        return list(map(itemgetter(name), rows))
-    return [row.get(name) for row in rows]
+def _columns_of(rows: Sequence[Mapping[str, Any]], names: list[str]) -> dict[str, list[Any]]:
+    """Return each named column's values in row order, None where a row lacks the column.
+
+    Rows are read a block at a time, every column per block, so a block's dicts stay in the CPU
+    cache across the column passes (one pass per column over 10,000 dicts misses it each row).
+    """
+    columns: dict[str, list[Any]] = {name: [] for name in names}
+    for start in range(0, len(rows), _BLOCK_ROWS):
+        block = rows[start : start + _BLOCK_ROWS] if len(rows) > _BLOCK_ROWS else rows
+        for name, values in columns.items():
+            _extend_column(values, block, name)
+    return columns
+
+
+def _extend_column(values: list[Any], block: Sequence[Mapping[str, Any]], name: str) -> None:
+    """Append one column's values from a block of rows, None where a row lacks the column."""
+    done = len(values)
+    try:
+        values += map(itemgetter(name), block)  # a loop in C while every row has the column
+    except KeyError:
+        del values[done:]
+        values += [row.get(name) for row in block]
 
 
 def _new_names(rows: Sequence[Mapping[str, Any]], new: set[str]) -> list[str]:

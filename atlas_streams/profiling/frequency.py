@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+from itertools import starmap
 from typing import Any
 
 from datasketches import frequent_items_error_type, frequent_strings_sketch
@@ -34,9 +36,7 @@ class TopValues:
 
     def update(self, token_counts: list[tuple[str, int]]) -> None:
         """Add each distinct token of a batch once, with its count."""
-        update = self._sketch.update
-        for token, count in token_counts:
-            update(token, count)
+        deque(starmap(self._sketch.update, token_counts), maxlen=0)  # the loop runs in C
 
     def merge(self, other: TopValues) -> TopValues:
         """Return a new sketch of both inputs' values."""

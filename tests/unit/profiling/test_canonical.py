@@ -15,6 +15,7 @@ from atlas_streams.profiling.canonical import (
     Kind,
     canonicalise,
     decode_token,
+    number_tokens,
 )
 
 JSON_SCALARS = st.one_of(
@@ -103,6 +104,34 @@ def test_tokens_carry_the_kind_and_decode_to_typed_values() -> None:
     assert decode_token("s1", integral=True) == "1"
     assert decode_token("btrue", integral=True) is True
     assert decode_token("bfalse", integral=True) is False
+
+
+def awkward_floats(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Return finite floats of every magnitude, shortest-digit length and rounding edge."""
+    bits = rng.integers(0, 2**64, n, dtype=np.uint64).view(np.float64)
+    digits = rng.integers(1, 10 ** rng.integers(1, 18, n), dtype=np.int64).astype(np.float64)
+    decimals = digits * 10.0 ** rng.integers(-30, 30, n)
+    powers = np.concatenate([np.ldexp(1.0, np.arange(-1074, 1024)), 10.0 ** np.arange(-300, 308)])
+    edges = np.concatenate([powers, np.nextafter(powers, 0.0), np.nextafter(powers, np.inf)])
+    samples = [bits, decimals, edges, rng.normal(0.0, 1.0, n), np.round(rng.uniform(-180, 180, n), 5),
+               rng.integers(-(2**53), 2**53, n).astype(np.float64), np.array([0.0, -0.0, 1e-4, 1e16])]
+    floats = np.concatenate(samples)
+    return floats[np.isfinite(floats)]
+
+
+def test_number_tokens_equal_repr() -> None:
+    # The token text is part of stored profiles: it must stay repr's, whatever formats it.
+    floats = awkward_floats(np.random.default_rng(31), 50_000)
+    assert number_tokens(floats) == list(map(repr, floats.tolist()))
+    assert number_tokens(floats[::3]) == list(map(repr, floats[::3].tolist()))  # not contiguous
+    assert number_tokens(np.empty(0)) == []
+
+
+def test_string_tokens_cut_only_strings_longer_than_max_chars() -> None:
+    strings = ["", "a", "abc", "abcd", "abcdef", "\u00e9\u00e9\u00e9\u00e9\u00e9"]
+    for values in (strings, strings[:4]):
+        distinct = canonicalise(values).distinct()
+        assert [t for t, _ in distinct.tokens(max_chars=4)] == ["s" + s[:4] for s in values]
 
 
 def test_sketch_keys_keep_booleans_apart_from_numbers_and_strings() -> None:

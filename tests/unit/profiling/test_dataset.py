@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from itertools import chain
+from types import MappingProxyType
 from typing import Any
 
 import msgpack
@@ -15,7 +18,9 @@ from atlas_streams.profiling import (
     DatasetProfile,
     IncompatibleProfilesError,
     ProfileOptions,
+    dataset,
 )
+from atlas_streams.profiling.canonical import CanonicalBatch, canonicalise
 
 VALUES = st.one_of(
     st.none(),
@@ -144,6 +149,51 @@ def test_missing_columns_are_nulls_including_rows_before_first_seen() -> None:
     merged = profile.merge(profile_of([{"c": True}]))
     assert [c.null_count for c in merged.columns.values()] == [3, 5, 5]
     assert_every_row_accounted(merged)
+
+
+def gappy_rows(count: int) -> list[Mapping[str, Any]]:
+    """Return rows with keys missing here and there, columns first seen mid-batch, mixed kinds."""
+    rng = np.random.default_rng(17)
+    rows: list[Mapping[str, Any]] = []
+    for i in range(count):
+        row: dict[str, Any] = {"id": i, "x": float(rng.normal()), "k": f"k{i % 7}", "b": i % 3 == 0}
+        if i % 5 == 2:
+            del row["x"]  # missing from the third row on
+        if i >= 1500:
+            row["late"] = i % 11  # first seen in the second 1,024-row block
+        if i == count - 1:
+            del row["k"]  # missing only from the very last row
+        if i % 9 == 0:
+            row["mixed"] = [1, "a", None, True, 2.5][i % 5]
+        rows.append(MappingProxyType(row) if i % 13 == 0 else row)  # not only dicts
+    return rows
+
+
+def test_columns_are_extracted_as_if_row_by_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = gappy_rows(2600)
+    seen: dict[str, list[Any]] = {}
+
+    def spy(values: list[Any]) -> CanonicalBatch:
+        seen[f"column{len(seen)}"] = list(values)
+        return canonicalise(values)
+
+    monkeypatch.setattr(dataset, "canonicalise", spy)
+    profile = profile_of(rows)
+    names = list(dict.fromkeys(chain.from_iterable(rows)))
+    assert list(profile.columns) == names == ["id", "x", "k", "b", "mixed", "late"]
+    assert list(seen.values()) == [[row.get(name) for row in rows] for name in names]
+
+
+def test_missing_keys_profile_exactly_like_explicit_nulls() -> None:
+    options = ProfileOptions(kll_k=65535)  # no KLL compaction, whose coin flips are random
+    rows = gappy_rows(2600)
+    template = dict.fromkeys(chain.from_iterable(rows))
+    padded = [{**template, **row} for row in rows]
+    gappy, full = DatasetProfile.zero(options), DatasetProfile.zero(options)
+    gappy.update(rows, now=1.0)
+    full.update(padded, now=1.0)
+    assert gappy.to_bytes() == full.to_bytes()
+    assert gappy.report("d") == full.report("d")
 
 
 def test_columns_appear_in_first_seen_order_within_a_batch() -> None:

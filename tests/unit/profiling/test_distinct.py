@@ -75,3 +75,20 @@ def test_state_round_trips() -> None:
         copy = DistinctCount.from_state(counter.to_state(), OPTIONS.exact_distinct_limit)
         assert copy.estimate() == counter.estimate()
         assert copy.is_exact == counter.is_exact
+
+
+def test_one_update_per_distinct_value_counts_like_one_per_value() -> None:
+    rng = np.random.default_rng(6)
+    values: list[object] = [*rng.integers(0, 3_000, 6_000).tolist(), *map(str, range(500))]
+    truth = len(set(values))
+    for limit in (10_000, 100):  # exact, then the CPC sketch
+        weighted = DistinctCount.zero(OPTIONS.distinct_lg_k, limit)
+        single = DistinctCount.zero(OPTIONS.distinct_lg_k, limit)
+        weighted.update(canonicalise(values).distinct())
+        for value in values:
+            single.update(canonicalise([value]).distinct())
+        if limit > truth:
+            assert weighted.estimate() == single.estimate() == truth
+        for counter in (weighted, single):
+            lower, upper = counter.bounds(OPTIONS.bound_std_devs)
+            assert lower <= truth <= upper

@@ -55,3 +55,17 @@ def test_at_least_the_minimum_is_reported_when_no_value_is_heavy() -> None:
 def test_long_strings_are_truncated() -> None:
     report = top_values_of(["x" * 100]).report(10, integral=False)
     assert report[0]["value"] == "x" * 32
+
+
+def test_one_update_per_distinct_value_with_its_count_equals_one_per_value() -> None:
+    rng = np.random.default_rng(5)
+    values: list[object] = [f"v{v % 60}" for v in rng.zipf(1.5, 20_000).tolist()]
+    values += rng.integers(0, 20, 5_000).tolist() + [True] * 7 + [2.5] * 3
+    lg_size = OPTIONS.top_values_lg_max_map_size
+    weighted, single = TopValues.zero(lg_size), TopValues.zero(lg_size)
+    weighted.update(canonicalise(values).distinct().tokens(32))
+    for value in values:
+        single.update(canonicalise([value]).distinct().tokens(32))
+    assert weighted.report(100, integral=True) == single.report(100, integral=True)
+    distinct = {(type(value), value) for value in values}  # True == 1, but they are two values
+    assert len(weighted.report(100, integral=True)) == len(distinct)  # exact: all fit
