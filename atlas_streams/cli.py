@@ -45,15 +45,26 @@ def broker_option(func: F) -> F:
 
 
 def require_broker(settings: Settings, timeout: float = 5.0) -> None:
-    """Fail with one line unless some bootstrap server accepts TCP connections."""
+    """Fail with one line unless some bootstrap server accepts connections, TLS and SASL too."""
     for server in settings.bootstrap_servers:
         host, _, port = server.rpartition(":")
         try:
             with socket.create_connection((host, int(port)), timeout=timeout):
-                return
+                break
         except OSError:
             continue
-    fail(f"cannot reach the broker at {settings.broker}; start one with `atlas-streams broker`")
+    else:
+        fail(f"cannot reach the broker at {settings.broker}; start one with `atlas-streams broker`")
+    if settings.kafka_security.protocol != "PLAINTEXT":
+        # aiokafka reports a refused certificate or password only as "Unable to bootstrap".
+        from atlas_streams.connectors.errors import ConnectorError
+        from atlas_streams.connectors.security import check_connection
+
+        try:
+            asyncio.run(check_connection(settings.bootstrap_servers, settings.kafka_security,
+                                         timeout))
+        except ConnectorError as exc:
+            fail(str(exc))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -130,6 +141,7 @@ def produce(file: Path, dataset: str, fmt: str | None, rows_per_message: int, **
     settings = settings_from(**flags)
     if not DATASET_NAME.match(dataset):
         fail(f"invalid dataset name {dataset!r}: use letters, digits, '.', '_' or '-'")
+    require_broker(settings)
     try:
         fmt = fmt or guess_format(file)
         rows = asyncio.run(produce_file(settings, file, dataset, fmt, rows_per_message))
