@@ -103,7 +103,7 @@ def register_access_agents(
             change = orjson.loads(value)
             # A built-in user (demo keys, ATLAS_ADMIN_KEY) has no stored record until its
             # first change; the web view sends it along as the base to change.
-            stored = tables.users.get(change["user_id"]) or _hex(change.get("base"))
+            stored = tables.users.owned(change["user_id"]) or _hex(change.get("base"))
             current = User.from_bytes(stored) if stored else None
             try:
                 updated = apply_user_change(current, change)
@@ -122,16 +122,16 @@ def register_access_agents(
     @app.agent(decisions, name="atlas-audit-chain")
     async def audit_chain(stream: faust.StreamT) -> None:
         async for events in stream.take_events(AUDIT_BATCH, within=AUDIT_BATCH_SECONDS):
-            with current_event(events[-1]):
-                await _chain(events, tables, audit_topic, chain_id)
+            with current_event(events[-1]):  # no await inside: see the profiler agent
+                _chain(events, tables, audit_topic, chain_id)
 
     return user_changes
 
 
-async def _chain(
+def _chain(
     events: list[faust.EventT], tables: AccessTables, audit_topic: faust.TopicT, chain_id: str
 ) -> None:
-    stored = tables.audit_head.get("head")
+    stored = tables.audit_head.owned("head")
     head = orjson.loads(stored) if stored else {"hash": GENESIS, "seq": -1, "offset": -1}
     for event in events:
         if event.message.offset <= head["offset"]:
@@ -139,7 +139,7 @@ async def _chain(
         decision = orjson.loads(event.value)
         chained = chain_event(head["hash"], {**decision, "chain": chain_id, "seq": head["seq"] + 1})
         body = orjson.dumps(chained)
-        await audit_topic.send(key=chain_id.encode(), value=body)
+        audit_topic.send_soon(key=chain_id.encode(), value=body)
         head = {"hash": chained["hash"], "seq": head["seq"] + 1, "offset": event.message.offset}
         tables.audit_log[f"{head['seq']:012d}"] = body
     tables.audit_head["head"] = orjson.dumps(head)

@@ -1,8 +1,8 @@
 """Catalog agents: keep every worker's profile view, and freeze profile snapshots.
 
-Both write global tables from a single-partition topic, so the partition of the event being
-processed is always the table's one changelog partition (Faust's RocksDB store files each write
-under the current event's partition).
+Both write one-partition tables from a single-partition topic, so the partition of the event
+being processed is always the table's one changelog partition (Faust's RocksDB store files each
+write under the current event's partition).
 """
 
 from __future__ import annotations

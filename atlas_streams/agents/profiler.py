@@ -50,6 +50,10 @@ def register_profiler(
 
     @app.agent(channel, name="atlas-profiler")
     async def profiler(stream: faust.StreamT) -> None:
+        # The loop body never awaits: take_events acknowledges the whole batch when the agent
+        # is stopped at an await inside it, so a partition handled after that await would have
+        # its messages committed unprofiled (seen: one row lost on a graceful stop). Sends are
+        # buffered (send_soon) and Faust flushes the producer before it commits.
         async for events in stream.take_events(settings.batch_size, within=settings.batch_timeout):
             groups: dict[tuple[str, int], list[faust.EventT]] = defaultdict(list)
             for event in events:
@@ -59,7 +63,7 @@ def register_profiler(
                 if dataset is None:
                     continue
                 with current_event(group[-1]):
-                    await _profile_partition(
+                    _profile_partition(
                         dataset, partition, group, tables, deadletter, view_topic, settings,
                         options,
                     )
@@ -67,7 +71,7 @@ def register_profiler(
     return profiler
 
 
-async def _profile_partition(
+def _profile_partition(
     dataset: str,
     partition: int,
     events: Sequence[faust.EventT],
@@ -92,7 +96,7 @@ async def _profile_partition(
             # offsets were committed (Faust flushes the producer before it commits), so the
             # changelog or view copy may be missing. Write both again; the value is the same.
             tables.partials[key] = stored
-            await view_topic.send(key=key, value=stored)
+            view_topic.send_soon(key=key, value=stored)
         return
     if plan.reset_at is not None:
         log.warning(
@@ -108,7 +112,7 @@ async def _profile_partition(
         [m.value for m in applied], settings.max_message_bytes, settings.deserializer_of(dataset)
     )
     for rejected in decoded.rejected:
-        await deadletter.send(value=_dead_letter(applied[rejected.index], rejected))
+        deadletter.send_soon(value=_dead_letter(applied[rejected.index], rejected))
     state.profile.update(decoded.rows, time.time())
     if decoded.rejected:
         state.profile.add_invalid(len(decoded.rejected))
@@ -116,7 +120,7 @@ async def _profile_partition(
     state.max_timestamp = max(state.max_timestamp, max(stamps[i] for i in plan.apply))
     data = state.to_bytes()
     tables.partials[key] = data
-    await view_topic.send(key=key, value=data)
+    view_topic.send_soon(key=key, value=data)
 
 
 def _dead_letter(message: Any, rejected: Rejected) -> bytes:

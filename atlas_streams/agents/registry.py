@@ -134,7 +134,7 @@ def register_registry_agent(
             try:
                 request = orjson.loads(event.value)
                 name = request["model"]
-                outcome = carry_out(tables.stored(name), request, now=datetime.now(UTC),
+                outcome = carry_out(tables.owned(name), request, now=datetime.now(UTC),
                                     run_exists=run_exists)
                 for emitted in outcome.events:
                     sent = await events_topic.send(

@@ -2,7 +2,9 @@
 
 All are global (every worker authenticates and lists every decision) with one partition, and
 each is written only by an agent that consumes a single-partition internal topic, so there is
-exactly one writer and the RocksDB store files every write under partition 0.
+exactly one writer and the RocksDB store files every write under partition 0. The two its agent
+reads before writing (users, the chain head) are :class:`~atlas_streams.tables.owned.OwnedTable`
+s, so that agent always decides on its own latest values.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 
 import faust
 
+from atlas_streams.tables.owned import OwnedTable, define_owned_table
+
 __all__ = ["AccessTables", "define_access_tables"]
 
 
@@ -19,10 +23,10 @@ __all__ = ["AccessTables", "define_access_tables"]
 class AccessTables:
     """The access-control tables, as registered on the app."""
 
-    users: Any  # user_id -> rbac.User bytes
+    users: OwnedTable  # user_id -> rbac.User bytes
     keys: Any  # key_id -> user_id
     audit_log: Any  # zero-padded sequence number -> chained audit event (JSON)
-    audit_head: Any  # "head" -> {"hash", "seq", "offset"} of the chain (JSON)
+    audit_head: OwnedTable  # "head" -> {"hash", "seq", "offset"} of the chain (JSON)
 
 
 def define_access_tables(app: faust.App) -> AccessTables:
@@ -35,8 +39,10 @@ def define_access_tables(app: faust.App) -> AccessTables:
         )
 
     return AccessTables(
-        users=table("rbac_users", "users without key material beyond a peppered hash"),
+        users=define_owned_table(
+            app, "rbac_users", "users without key material beyond a peppered hash"
+        ),
         keys=table("rbac_keys", "key id -> user id"),
         audit_log=table("audit_log", "chained access decisions"),
-        audit_head=table("audit_head", "head of the audit chain"),
+        audit_head=define_owned_table(app, "audit_head", "head of the audit chain"),
     )

@@ -4,11 +4,12 @@
   (dataset, source partition). It is co-partitioned with the dataset topics, so the worker that
   owns source partition p owns its state and Faust restores it from the changelog before the
   partition is processed: the offset watermark in each value is always current.
-- ``profile_view`` is a global copy of the same values, fed by a single-partition topic (see
-  :mod:`atlas_streams.agents.catalog`), and ``profile_merged`` holds each dataset's profile
-  merged over its partitions by that topic's one consumer. Every worker answers queries from its
-  own copy, without Faust's cross-worker routing, and all give the same bytes: sketch merges
-  are randomised (KLL), so they are done once, by one writer.
+- ``profile_view`` is a copy of the same values, fed by a single-partition topic (see
+  :mod:`atlas_streams.agents.catalog`) and held by that topic's one consumer; the global
+  ``profile_merged`` holds each dataset's profile merged over its partitions by that consumer.
+  Every worker answers queries from its own copy, without Faust's cross-worker routing, and
+  all give the same bytes: sketch merges are randomised (KLL), so they are done once, by one
+  writer.
 - ``profile_snapshots`` keeps frozen merged profiles by run id, global as well.
 """
 
@@ -29,7 +30,7 @@ class CatalogTables:
     """The catalog's tables, as registered on the app."""
 
     partials: Any  # faust.Table[str, bytes]
-    view: Any  # faust.GlobalTable[str, bytes]
+    view: Any  # faust.Table[str, bytes], one partition
     merged: Any  # faust.GlobalTable[str, bytes]
     snapshots: Any  # faust.GlobalTable[str, bytes]
 
@@ -40,11 +41,15 @@ def define_catalog_tables(app: faust.App, settings: Settings) -> CatalogTables:
     partials = app.Table(
         "profile_partials", partitions=settings.topic_partitions, help="partial profiles", **raw
     )
+    # Not global: only the view topic's one consumer reads it, and Faust keeps every global
+    # table's changelog as a standby on every worker, its writer included. After a rebalance
+    # that standby replays the changelog from an old offset over the writer's newer values, so
+    # a new view consumer merged stale partials (rows missing from the merged profile until
+    # the next update; seen in tests/integration/test_scaleout.py). As a plain table with one
+    # partition it is co-partitioned with the view topic and restored before that consumer runs.
+    view = app.Table("profile_view", partitions=1, help="partials for the merged view", **raw)
     # Faust's advice for global tables shared by several workers: one partition and a
     # recovery buffer of one, or recovery can loop forever (faust.tables.globaltable).
-    view = app.GlobalTable(
-        "profile_view", partitions=1, recovery_buffer_size=1, help="partials for queries", **raw
-    )
     merged = app.GlobalTable(
         "profile_merged", partitions=1, recovery_buffer_size=1, help="merged profiles", **raw
     )

@@ -1,8 +1,9 @@
 """The model registry's table: each model's state, and the commands already carried out on it.
 
-``registry_models`` is a global table (every worker answers queries from its own copy) with one
-partition, written only by the registry agent, which consumes a single-partition command topic:
-one writer, so commands on a model are applied one at a time and in order.
+``registry_models`` is an :class:`~atlas_streams.tables.owned.OwnedTable`: the registry agent,
+which consumes a single-partition command topic, decides on its own one-partition table (one
+writer, so commands on a model are applied one at a time and in order, always on the latest
+value), and every worker answers queries from its global copy.
 
 A value is a :class:`StoredModel`: the model's state plus the ids of the last commands carried
 out on that name, refused ones included. At-least-once delivery replays commands after a crash
@@ -16,12 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import faust
 import orjson
 
 from atlas_streams.registry import ModelState
+from atlas_streams.tables.owned import OwnedTable, define_owned_table
 
 __all__ = ["FORMAT_VERSION", "RECENT_COMMANDS", "RegistryTables", "StoredModel",
            "define_registry_tables"]
@@ -91,11 +92,16 @@ class StoredModel:
 class RegistryTables:
     """The registry's tables, as registered on the app."""
 
-    models: Any  # faust.GlobalTable[str, bytes]: model name -> StoredModel bytes
+    models: OwnedTable  # model name -> StoredModel bytes
 
     def stored(self, name: str) -> StoredModel | None:
         """Return what is stored under ``name`` in this worker's copy, if anything."""
         value = self.models.get(name)
+        return StoredModel.from_bytes(value) if value else None
+
+    def owned(self, name: str) -> StoredModel | None:
+        """Return the registry agent's value for ``name`` (call only from that agent)."""
+        value = self.models.owned(name)
         return StoredModel.from_bytes(value) if value else None
 
     def model(self, name: str) -> ModelState | None:
@@ -112,10 +118,7 @@ class RegistryTables:
 
 
 def define_registry_tables(app: faust.App) -> RegistryTables:
-    """Register the registry's table on ``app``."""
-    # One partition and a recovery buffer of one: Faust's advice for global tables.
-    models = app.GlobalTable(
-        "registry_models", partitions=1, recovery_buffer_size=1, key_type=str,
-        value_type=bytes, help="model states and their recent command ids",
+    """Register the registry's tables on ``app``."""
+    return RegistryTables(
+        define_owned_table(app, "registry_models", "model states and their recent command ids")
     )
-    return RegistryTables(models)

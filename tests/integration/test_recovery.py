@@ -6,25 +6,9 @@ from pathlib import Path
 
 from atlas_streams.broker import EmbeddedBroker
 
-from .conftest import Cluster, profile_of, wait_rows, wait_until
+from .conftest import Cluster, assert_exact, profile_of, rows, wait_rows, wait_until
 
 N = 12_000
-
-
-def rows(start: int, stop: int) -> list[dict[str, object]]:
-    """Return rows whose columns make double counting visible (sums, min, max)."""
-    return [{"i": i, "even": i % 2 == 0, "tag": f"t{i % 17}"} for i in range(start, stop)]
-
-
-def assert_exact(profile: dict, expected_rows: int, first: int = 0) -> None:
-    """Assert every exact field equals that of rows(first, first + expected_rows)."""
-    assert profile["row_count"] == expected_rows
-    col = profile["columns"]["i"]
-    assert col["count"] == expected_rows and col["null_count"] == 0
-    assert col["min"] == first and col["max"] == first + expected_rows - 1
-    assert abs(col["mean"] - (first + (expected_rows - 1) / 2)) < 1e-6
-    tags = profile["columns"]["tag"]
-    assert sum(t["count"] for t in tags["top_values"]) == expected_rows  # 17 values: exact
 
 
 def kill_mid_stream(cluster: Cluster, name: str) -> tuple[str, Path]:
