@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 DEADLETTER_SAMPLE_BYTES = 262_144  # bytes of a bad value copied into its dead letter, at most
 DECODE_CHUNK_BYTES = 4 << 20  # bytes of message values decoded and profiled at a time, at most
+REPUBLISH_INTERVAL = 2.0  # s between checks that the view has every partial this worker holds
 
 
 def partial_key(dataset: str, partition: int) -> str:
@@ -47,7 +48,8 @@ def register_profiler(
     settings: Settings,
     options: ProfileOptions,
 ) -> Any:
-    """Register the profiler agent on ``app`` and return it."""
+    """Register the profiler agent (and its republish timer) on ``app``; return the agent."""
+    published: dict[str, bytes] = {}  # partial key -> the value last sent to the view topic
 
     @app.agent(channel, name="atlas-profiler")
     async def profiler(stream: faust.StreamT) -> None:
@@ -66,8 +68,21 @@ def register_profiler(
                 with current_event(group[-1]):
                     _profile_partition(
                         dataset, partition, group, tables, deadletter, view_topic, settings,
-                        options,
+                        options, published,
                     )
+
+    @app.timer(REPUBLISH_INTERVAL, name="atlas-profile-republish")
+    async def republish() -> None:
+        # A partial restored from its changelog may be newer than the merged view: the worker
+        # that wrote it died before its view message went out, and with every message applied
+        # nothing new arrives to send it again. Send each partial of this worker's partitions
+        # (a Table lists only those) that it has not sent yet; the view ignores equal values.
+        if app.rebalancing:
+            return
+        for key, value in list(tables.partials.items()):
+            if value and published.get(key) != value:
+                await view_topic.send(key=key, value=value)
+                published[key] = value
 
     return profiler
 
@@ -81,6 +96,7 @@ def _profile_partition(
     view_topic: faust.TopicT,
     settings: Settings,
     options: ProfileOptions,
+    published: dict[str, bytes],
 ) -> None:
     key = partial_key(dataset, partition)
     stored = tables.partials.get(key)
@@ -98,6 +114,7 @@ def _profile_partition(
             # changelog or view copy may be missing. Write both again; the value is the same.
             tables.partials[key] = stored
             view_topic.send_soon(key=key, value=stored)
+            published[key] = stored
         return
     if plan.reset_at is not None:
         log.warning(
@@ -124,6 +141,7 @@ def _profile_partition(
     data = state.to_bytes()
     tables.partials[key] = data
     view_topic.send_soon(key=key, value=data)
+    published[key] = data
 
 
 def _chunks(messages: Sequence[Any]) -> Iterator[Sequence[Any]]:
