@@ -55,8 +55,8 @@ def register_profiler(
     async def profiler(stream: faust.StreamT) -> None:
         # The loop body never awaits: take_events acknowledges the whole batch when the agent
         # is stopped at an await inside it, so a partition handled after that await would have
-        # its messages committed unprofiled (seen: one row lost on a graceful stop). Sends are
-        # buffered (send_soon) and Faust flushes the producer before it commits.
+        # its messages committed unprofiled. Sends are buffered (send_soon), and Faust flushes
+        # the producer before it commits.
         async for events in stream.take_events(settings.batch_size, within=settings.batch_timeout):
             groups: dict[tuple[str, int], list[faust.EventT]] = defaultdict(list)
             for event in events:
