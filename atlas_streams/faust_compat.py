@@ -81,8 +81,9 @@ def _never_commit_skipped_messages() -> None:
     # A stream that reads a message while flow control is suspended (a rebalance or a graceful
     # stop has begun) or from an older generation skips it unprocessed, and then acknowledges
     # it like a filtered one: its offset is committed and the partition's next owner starts
-    # after it (read while chasing a row lost on a graceful stop; that loss has another cause
-    # too, see README "Known limits"). Such a message was never tracked (streams track a
+    # after it (read while chasing a row lost on a graceful stop; that loss had another cause
+    # too, so the profiler also reads any hole in a partition's offsets from the broker, see
+    # tables/partial.py). Such a message was never tracked (streams track a
     # message only once they process it), so an ack of an untracked message on an acking topic
     # is not recorded: the offset stays uncommitted and the message is delivered again.
     original = Consumer.ack

@@ -4,25 +4,30 @@ An agent body is decode -> domain -> table write -> emit. Per batch and per sour
 reads the partial once, skips replays below the offset watermark, decodes all new messages with
 one JSON parse, updates the profile with all rows at once, writes the partial once, and publishes
 it for every worker's query view. Malformed messages go to the dead-letter topic and are counted.
+A partition's offsets are applied without holes: a missing range is read from the broker.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import faust
 import orjson
+from aiokafka.errors import KafkaError
 
+from atlas_streams.agents.backfill import BackfillStalled, read_range
 from atlas_streams.agents.context import current_event
 from atlas_streams.profiling import ProfileOptions
 from atlas_streams.settings import Settings
 from atlas_streams.tables.catalog import CatalogTables
-from atlas_streams.tables.partial import PartialProfile, plan_batch
+from atlas_streams.tables.partial import PartialProfile, applied_offset, plan_batch
 from atlas_streams.wire import Rejected, decode_batch
 
 __all__ = ["partial_key", "register_profiler"]
@@ -32,6 +37,7 @@ log = logging.getLogger(__name__)
 DEADLETTER_SAMPLE_BYTES = 262_144  # bytes of a bad value copied into its dead letter, at most
 DECODE_CHUNK_BYTES = 4 << 20  # bytes of message values decoded and profiled at a time, at most
 REPUBLISH_INTERVAL = 2.0  # s between checks that the view has every partial this worker holds
+HOLE_CHECK_INTERVAL = 2.0  # s between comparisons of committed offsets with the watermarks
 
 
 def partial_key(dataset: str, partition: int) -> str:
@@ -48,15 +54,15 @@ def register_profiler(
     settings: Settings,
     options: ProfileOptions,
 ) -> Any:
-    """Register the profiler agent (and its republish timer) on ``app``; return the agent."""
+    """Register the profiler agent and its two timers on ``app``; return the agent."""
     published: dict[str, bytes] = {}  # partial key -> the value last sent to the view topic
 
     @app.agent(channel, name="atlas-profiler")
     async def profiler(stream: faust.StreamT) -> None:
-        # The loop body never awaits: take_events acknowledges the whole batch when the agent
-        # is stopped at an await inside it, so a partition handled after that await would have
-        # its messages committed unprofiled. Sends are buffered (send_soon), and Faust flushes
-        # the producer before it commits.
+        # The loop body awaits only to read a hole from the broker. take_events acknowledges the
+        # whole batch when the agent is stopped at an await inside it, so the partitions not yet
+        # handled are committed unprofiled; their next reader finds the hole and reads it too.
+        # Sends are buffered (send_soon), and Faust flushes the producer before it commits.
         async for events in stream.take_events(settings.batch_size, within=settings.batch_timeout):
             groups: dict[tuple[str, int], list[faust.EventT]] = defaultdict(list)
             for event in events:
@@ -65,11 +71,16 @@ def register_profiler(
                 dataset = settings.dataset_of_topic(topic)
                 if dataset is None:
                     continue
+                profile = functools.partial(
+                    _profile_partition, dataset, partition, tables=tables, deadletter=deadletter,
+                    view_topic=view_topic, settings=settings, options=options,
+                    published=published,
+                )
                 with current_event(group[-1]):
-                    _profile_partition(
-                        dataset, partition, group, tables, deadletter, view_topic, settings,
-                        options, published,
-                    )
+                    hole = profile([event.message for event in group])
+                if hole is not None:
+                    end = max(event.message.offset for event in group) + 1
+                    await _backfill(profile, group[-1], settings, topic, partition, hole, end)
 
     @app.timer(REPUBLISH_INTERVAL, name="atlas-profile-republish")
     async def republish() -> None:
@@ -84,29 +95,92 @@ def register_profiler(
                 await view_topic.send(key=key, value=value)
                 published[key] = value
 
+    stuck: dict[Any, tuple[int, int]] = {}  # partition -> (watermark, committed) last seen
+    seeks: set[tuple[Any, int, int]] = set()  # (partition, watermark, committed) sought back
+
+    @app.timer(HOLE_CHECK_INTERVAL, name="atlas-profile-tail-holes")
+    async def find_tail_holes() -> None:
+        # A hole shows as a batch that skips offsets; a hole after a partition's last message
+        # shows in no batch. Faust's committed offset says it: committed beyond the watermark
+        # + 1 for two checks in a row means acknowledged messages were never profiled. Ask
+        # Faust's consumer to deliver them again, once for each such state.
+        if app.rebalancing:
+            stuck.clear()
+            return
+        consumer = app.consumer
+        seen: dict[Any, tuple[int, int]] = {}
+        for tp in consumer.assignment():
+            dataset = settings.dataset_of_topic(tp.topic)
+            stored = tables.partials.get(partial_key(dataset, tp.partition)) if dataset else None
+            committed = consumer._committed_offset.get(tp)  # noqa: SLF001 (no public reader)
+            if not stored or committed is None:
+                continue
+            watermark = applied_offset(stored)
+            if watermark < 0 or committed <= watermark + 1:
+                continue
+            seen[tp] = (watermark, committed)
+            if stuck.get(tp) == seen[tp] and (tp, watermark, committed) not in seeks:
+                seeks.add((tp, watermark, committed))
+                log.warning(
+                    "dataset %s partition %d: offsets up to %d were committed but only up to %d "
+                    "were profiled; reading from %d again", dataset, tp.partition, committed - 1,
+                    watermark, watermark + 1,
+                )
+                try:
+                    await consumer.seek(tp, watermark + 1)
+                except (KafkaError, AssertionError) as exc:  # revoked since: its owner checks
+                    log.warning("could not seek %s[%d]: %r", tp.topic, tp.partition, exc)
+        stuck.clear()
+        stuck.update(seen)
+
     return profiler
 
 
 def _profile_partition(
     dataset: str,
     partition: int,
-    events: Sequence[faust.EventT],
+    messages: Sequence[Any],
+    *,
     tables: CatalogTables,
     deadletter: faust.TopicT,
     view_topic: faust.TopicT,
     settings: Settings,
     options: ProfileOptions,
     published: dict[str, bytes],
-) -> None:
+    contiguous: bool = False,
+) -> int | None:
+    """Apply one partition's messages to its partial; return where to backfill from, or None.
+
+    ``messages`` are Faust messages or backfill records of one source partition. Unless the
+    caller read them ``contiguous`` from the partition itself, new offsets with a hole after the
+    watermark are not applied: the offset to read from is returned instead.
+    """
     key = partial_key(dataset, partition)
     stored = tables.partials.get(key)
     state = PartialProfile.from_bytes(stored) if stored else PartialProfile.zero(options)
-    messages = [event.message for event in events]
     offsets = [m.offset for m in messages]
     stamps = [int((m.timestamp or 0) * 1000) for m in messages]
     plan = plan_batch(state, offsets, stamps)
     log.debug("dataset %s partition %d: %d messages, %d new", dataset, partition, len(offsets),
               len(plan.apply))
+    if plan.backfill_from is not None:
+        first = offsets[plan.apply[0]]
+        if not contiguous:
+            new = {offsets[i] for i in plan.apply}
+            missing = [o for o in range(plan.backfill_from, max(new)) if o not in new]
+            log.warning(
+                "dataset %s partition %d: the consumer skipped %d offset(s) after the profiled "
+                "%d (the first: %d); reading offsets %d..%d from the broker so that no row is "
+                "lost", dataset, partition, len(missing), state.offset, missing[0],
+                plan.backfill_from, max(new),
+            )
+            return plan.backfill_from
+        if first > plan.backfill_from:
+            log.warning(
+                "dataset %s partition %d: offsets %d..%d hold no message (deleted by retention "
+                "before they were profiled, or transaction markers); profiling from %d",
+                dataset, partition, plan.backfill_from, first - 1, first,
+            )
     if not plan.apply:
         if stored:
             # Only replays: the last run died after writing this value but before its
@@ -115,7 +189,7 @@ def _profile_partition(
             tables.partials[key] = stored
             view_topic.send_soon(key=key, value=stored)
             published[key] = stored
-        return
+        return None
     if plan.reset_at is not None:
         log.warning(
             "dataset %s partition %d: offset %d is at or below the applied watermark %d but newer "
@@ -142,6 +216,31 @@ def _profile_partition(
     tables.partials[key] = data
     view_topic.send_soon(key=key, value=data)
     published[key] = data
+    return None
+
+
+async def _backfill(
+    profile: Callable[..., int | None], event: faust.EventT, settings: Settings,
+    topic: str, partition: int, start: int, end: int,
+) -> None:
+    """Read offsets ``start..end-1`` of a partition from the broker and apply them in order.
+
+    Table writes go to the partition of ``event``, one of the batch's own. Each chunk is written
+    as it is applied, so a read that fails part way keeps what it applied; the next batch of the
+    partition (or its next owner) finds the rest of the hole and reads it again.
+    """
+    try:
+        async with contextlib.aclosing(
+            read_range(settings, topic, partition, start, end)
+        ) as chunks:
+            async for chunk in chunks:
+                with current_event(event):
+                    profile(chunk, contiguous=True)
+    except (KafkaError, OSError, BackfillStalled) as exc:
+        log.error(
+            "%s[%d]: could not read offsets %d..%d from the broker (%s); they are read again "
+            "with the partition's next batch", topic, partition, start, end - 1, exc,
+        )
 
 
 def _chunks(messages: Sequence[Any]) -> Iterator[Sequence[Any]]:

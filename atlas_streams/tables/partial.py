@@ -24,6 +24,7 @@ __all__ = [
     "BatchPlan",
     "PartialFormatError",
     "PartialProfile",
+    "applied_offset",
     "merge_partials",
     "plan_batch",
 ]
@@ -61,23 +62,41 @@ class PartialProfile:
     @classmethod
     def from_bytes(cls, data: bytes) -> PartialProfile:
         """Parse bytes written by :meth:`to_bytes`."""
-        if not data or data[0] != FORMAT_VERSION:
-            raise PartialFormatError(
-                f"unknown partial-profile format {data[:1]!r}; this worker reads version "
-                f"{FORMAT_VERSION}: upgrade the worker or rebuild the table from its topic"
-            )
+        offset, max_ts, epoch, resets, profile = _unpack(data)
         try:
-            offset, max_ts, epoch, resets, profile = msgpack.unpackb(data[1:], raw=False)
-            if not _all_ints(offset, max_ts, epoch) or not (
-                isinstance(resets, list) and _all_ints(*resets)
-            ):
-                raise ValueError("the watermark fields are not integers")
             # ProfileFormatError is a ValueError: the caller sees one error for the whole value.
             return cls(DatasetProfile.from_bytes(profile), offset, max_ts, epoch, resets)
-        except (ValueError, TypeError, msgpack.UnpackException) as exc:
+        except (ValueError, TypeError) as exc:
             raise PartialFormatError(
                 f"corrupt partial profile ({exc}): rebuild the table from its topic"
             ) from None
+
+
+def applied_offset(data: bytes) -> int:
+    """Return the watermark of a stored partial without parsing its profile."""
+    offset: int = _unpack(data)[0]
+    return offset
+
+
+def _unpack(data: bytes) -> tuple[int, int, int, list[int], bytes]:
+    if not data or data[0] != FORMAT_VERSION:
+        raise PartialFormatError(
+            f"unknown partial-profile format {data[:1]!r}; this worker reads version "
+            f"{FORMAT_VERSION}: upgrade the worker or rebuild the table from its topic"
+        )
+    try:
+        offset, max_ts, epoch, resets, profile = msgpack.unpackb(data[1:], raw=False)
+        if not _all_ints(offset, max_ts, epoch) or not (
+            isinstance(resets, list) and _all_ints(*resets)
+        ):
+            raise ValueError("the watermark fields are not integers")
+        if not isinstance(profile, bytes):
+            raise ValueError("the profile is not bytes")
+    except (ValueError, TypeError, msgpack.UnpackException) as exc:
+        raise PartialFormatError(
+            f"corrupt partial profile ({exc}): rebuild the table from its topic"
+        ) from None
+    return offset, max_ts, epoch, resets, profile
 
 
 def _all_ints(*values: object) -> bool:
@@ -91,6 +110,8 @@ class BatchPlan:
     apply: tuple[int, ...]  # indexes into the batch, in offset order
     skipped: int  # replays at or below the watermark
     reset_at: int | None  # offset where a restarted log was detected, else None
+    # The new offsets skip some: apply nothing from the batch, read the partition from here.
+    backfill_from: int | None = None
 
 
 def plan_batch(
@@ -101,6 +122,12 @@ def plan_batch(
     A message is new when its offset is above the watermark. A message at or below it is a
     replay, unless its timestamp is newer than every applied message: then the log restarted,
     the watermark starts again from that message, and the rest of the batch is new.
+
+    New offsets must follow the watermark without a hole. A hole means a message was taken from
+    the consumer but never reached this batch (the consumer lost it: a graceful stop or a
+    rebalance acknowledged it unprocessed), and applying the later ones would move the watermark
+    past it for good. Then ``backfill_from`` names the first offset to read from the partition
+    itself. A log that restarted is not checked for holes in the batch that finds the restart.
     """
     order = sorted(range(len(offsets)), key=offsets.__getitem__)
     watermark, newest = state.offset, state.max_timestamp
@@ -117,7 +144,19 @@ def plan_batch(
         # Count what this batch applied as applied: an offset delivered twice in one batch is
         # then a replay, not a restarted log.
         watermark, newest = offsets[i], max(newest, timestamps[i])
-    return BatchPlan(tuple(apply), len(offsets) - len(apply), reset_at)
+    hole = _hole(state, offsets, apply, reset_at)
+    return BatchPlan(tuple(apply), len(offsets) - len(apply), reset_at, hole)
+
+
+def _hole(
+    state: PartialProfile, offsets: Sequence[int], apply: list[int], reset_at: int | None
+) -> int | None:
+    """Return where to read from when the applied offsets do not follow the watermark, else None."""
+    if not apply or reset_at is not None:
+        return None
+    new = [offsets[i] for i in apply]
+    start = state.offset + 1 if state.offset >= 0 else new[0]
+    return start if new[-1] - start + 1 != len(new) else None  # ascending, no duplicates
 
 
 def merge_partials(

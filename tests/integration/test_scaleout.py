@@ -23,7 +23,7 @@ from .conftest import ADMIN_KEY, Cluster, assert_exact, profile_of, rows, wait_r
 PARTITIONS = 6
 EVERY_PARTITION = frozenset(range(PARTITIONS))
 FIRST = 3_000  # rows counted by three workers
-DURING = 9_000  # rows sent while a worker is killed (enough to kill it mid-stream)
+DURING = 9_000  # rows sent while a worker is stopped or killed (enough to do it mid-stream)
 AFTER = 1_000  # rows sent once it is gone: they land on its former partitions too
 
 ASSIGNED = "Setting newly assigned partitions"
@@ -111,25 +111,24 @@ def lose_worker(
     cluster: Cluster, dataset: str, workers: list[WorkerProcess], victim: WorkerProcess,
     counted: int, crash: bool,
 ) -> int:
-    """SIGKILL ``victim`` while rows stream in (or stop it between batches); check that its
+    """Stop ``victim`` (SIGTERM, or SIGKILL when ``crash``) while rows stream in; check that its
     partitions move and every row is counted once. Return the rows sent so far.
 
-    The graceful stop happens between batches: stopped while its partitions are busy, a worker
-    has been seen to lose one row in ~13,000 (README, "Known limits").
+    A graceful stop while its partitions were busy used to lose a row in ~13,000: Faust's
+    consumer acknowledged it unprocessed. The profiler now reads such a hole from the broker.
     """
     topic = dataset_topic(cluster.prefix, dataset)
     survivors = [worker for worker in workers if worker is not victim]
     held = owned(victim, topic)
     assert held, "the victim owned no partition to hand over"
+    sending = send_while(cluster, dataset, counted, counted + DURING)
+    wait_until(lambda: (profile_of(survivors[0], dataset) or {}).get("row_count", 0) > counted,
+               what="rows of the new batch counted")
     if crash:
-        sending = send_while(cluster, dataset, counted, counted + DURING)
-        wait_until(lambda: (profile_of(survivors[0], dataset) or {}).get("row_count", 0) > counted,
-                   what="rows of the new batch counted")
         victim.kill()
-        assert sending.result(timeout=60) == DURING
     else:
         victim.stop()
-        assert cluster.produce(dataset, rows(counted, counted + DURING)) == DURING
+    assert sending.result(timeout=60) == DURING
     total = counted + DURING + AFTER
     # Sent once the victim is gone, over every partition: its former ones must be counted too.
     assert cluster.produce(dataset, rows(counted + DURING, total)) == AFTER

@@ -13,6 +13,7 @@ from atlas_streams.tables.partial import (
     BatchPlan,
     PartialFormatError,
     PartialProfile,
+    applied_offset,
     merge_partials,
     plan_batch,
 )
@@ -156,6 +157,36 @@ def test_a_duplicate_offset_in_one_batch_is_applied_once_and_is_not_a_restart() 
     assert plan == BatchPlan(apply=(0, 1), skipped=1, reset_at=None)
 
 
+def test_a_hole_after_the_watermark_is_read_from_the_partition_from_the_watermark() -> None:
+    state = _partial(offset=5, max_timestamp=105)
+
+    plan = plan_batch(state, [5, 8, 9], [105, 108, 109])
+
+    assert plan == BatchPlan(apply=(1, 2), skipped=1, reset_at=None, backfill_from=6)
+
+
+def test_a_hole_inside_the_batch_is_read_from_its_first_new_offset() -> None:
+    assert plan_batch(_partial(), [3, 4, 6], [1, 2, 3]).backfill_from == 3
+    assert plan_batch(_partial(offset=2, max_timestamp=2), [3, 5], [3, 5]).backfill_from == 3
+
+
+def test_a_batch_that_follows_the_watermark_or_restarts_the_log_has_no_hole() -> None:
+    assert plan_batch(_partial(offset=5, max_timestamp=105), [7, 6], [107, 106]).backfill_from is None
+    # A fresh partial may start anywhere (an earliest offset deleted by retention, "latest").
+    assert plan_batch(_partial(), [40, 41], [1, 2]).backfill_from is None
+    # The batch that finds a restarted log is not checked (its old offsets mean nothing).
+    assert plan_batch(_partial(offset=99, max_timestamp=1_000), [0, 2], [2_000, 2_002]) == (
+        BatchPlan(apply=(0, 1), skipped=0, reset_at=0)
+    )
+
+
+def test_applied_offset_reads_the_watermark_alone() -> None:
+    state = _partial(offset=41, max_timestamp=7, rows=2)
+    assert applied_offset(state.to_bytes()) == 41
+    with pytest.raises(PartialFormatError):
+        applied_offset(b"\x09junk")
+
+
 def _batches(draw: st.DrawFn) -> tuple[int, list[list[int]]]:
     """Draw a stream length and batches that replay from any earlier point, shuffled."""
     length = draw(st.integers(1, 40))
@@ -187,6 +218,7 @@ def test_every_offset_is_applied_exactly_once_across_overlapping_replayed_batche
         plan = plan_batch(state, offsets, stamps)
         applied.extend(offsets[i] for i in plan.apply)
         assert plan.reset_at is None
+        assert plan.backfill_from is None  # replays and overlaps, but never a hole
         assert len(plan.apply) + plan.skipped == len(offsets)
         _advance(state, plan, offsets, stamps)
 
