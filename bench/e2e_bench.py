@@ -2,10 +2,13 @@
 
 For one row per message and for 100 rows per message (JSON arrays), rows of the mixed table
 (bench/table.py, fixed seed) are produced to a fresh ``datasets.<name>`` topic on a fresh broker.
-A bare consumer (``getmany``, no decoding) reads them all (median of 3 reads); then one worker
-with a fresh app id and data dir profiles them while py-spy samples it. The worker's rate is
-counted from the first poll that sees rows to the poll that sees them all, so group join and
-topic discovery are not in it (they are reported apart). Run alone with
+A bare consumer (``getmany``, no decoding) reads them all (median of 3 reads). "Faust alone"
+(bench/faust_alone.py: the worker's Faust settings and one agent that only counts the messages of
+each ``take_events`` batch; a second run also parses each message) reads them in its own process,
+timed from its first fetch that returns messages to the last message its stream delivers. Then
+one worker with a fresh app id and data dir profiles them while py-spy samples it. The worker's
+rate is counted from the first poll that sees rows to the poll that sees them all, so group join
+and topic discovery are not in it (they are reported apart). Run alone with
 ``python -m bench.e2e_bench [--quick]``.
 """
 
@@ -24,6 +27,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from atlas_streams.profiling import ProfileOptions
 from atlas_streams.tables.partial import PartialProfile
 from atlas_streams.wire import decode_batch, encode_rows
+from bench import faust_alone
 from bench.cluster import BenchCluster, Sampler, Watch, summarize_raw
 from bench.table import COLUMNS, SEED, mixed_rows
 
@@ -98,6 +102,17 @@ def measure_mode(root: Path, out_dir: Path, rows: int, per_message: int) -> dict
                    for n in IN_PROCESS_UPDATES}
         print("  in process (no Kafka): " + ", ".join(
             f"{rate:,.0f} rows/s in {n:,}-row updates" for n, rate in ceiling.items()), flush=True)
+        alone = {}
+        for variant in faust_alone.VARIANTS:
+            alone[variant] = faust_alone.measure(
+                cluster.broker.url, topic, messages, per_message, cluster.root,
+                f"{cluster.app_id}-alone-{variant}", decode=variant == "decode",
+                partitions=cluster.partitions,
+            )
+            alone[variant]["ratio"] = alone[variant]["rows_per_s"] / bare_rate
+            print(f"  Faust alone ({variant}): {alone[variant]['rows_per_s']:,.0f} rows/s "
+                  f"({alone[variant]['ratio']:.1%} of bare), first message "
+                  f"{alone[variant]['seconds_to_first_message']:.1f} s after start", flush=True)
         launched = time.monotonic()
         worker = cluster.worker("worker")
         watch = Watch(worker, dataset).start()
@@ -126,6 +141,7 @@ def measure_mode(root: Path, out_dir: Path, rows: int, per_message: int) -> dict
             "bare_seconds": bare,
             "bare_rows_per_s": bare_rate,
             "in_process_rows_per_s": {str(n): rate for n, rate in ceiling.items()},
+            "faust_alone": alone,
             "worker_rows_per_s": rate,
             "ratio": rate / bare_rate,
             "target": TARGETS[per_message],
@@ -158,6 +174,67 @@ def _profile_lines(result: dict[str, Any]) -> list[str]:
                                                     profile["inclusive"][:12], strict=False):
         lines.append(f"| `{own}` | {own_share:.1%} | `{incl}` | {incl_share:.1%} |")
     return [*lines, ""]
+
+
+def _bound(mode: dict[str, Any]) -> str:
+    """Return one sentence saying what bounds the worker's rate in ``mode``, from its numbers."""
+    bare, target, n = mode["bare_rows_per_s"], mode["target"], mode["rows_per_message"]
+    alone, decode = mode["faust_alone"]["count"], mode["faust_alone"]["decode"]
+    updates, ceiling = max(mode["in_process_rows_per_s"].items(), key=lambda item: item[1])
+    said = (f"With {n}-row messages Faust alone reaches {alone['ratio']:.1%} of the bare "
+            f"consumer ({alone['rows_per_s']:,.0f} rows/s; {decode['ratio']:.1%} with one "
+            f"`orjson` parse a message) and the profile update alone, with no Kafka and no Faust, "
+            f"{ceiling / bare:.1%} ({ceiling:,.0f} rows/s in {int(updates):,}-row updates)")
+    if alone["ratio"] < target:
+        also = "" if ceiling / bare >= target else "; the profile update misses it too" + (
+            f", by more: at {ceiling / bare:.1%} of bare it is the tighter bound"
+            if ceiling < alone["rows_per_s"] else "")
+        return (f"{said}: Faust alone misses the {target:.0%} target, so no agent on Faust's "
+                f"stream path meets it with the worker's settings (the worker reaches "
+                f"{mode['worker_rows_per_s'] / alone['rows_per_s']:.0%} of Faust alone){also}.")
+    if ceiling / bare < target:
+        but = "" if decode["ratio"] >= target else \
+            f" (with one parse a message it is below, {decode['ratio']:.1%})"
+        return (f"{said}: Faust alone clears the {target:.0%} target{but}; the profile update "
+                f"does not, and at {ceiling / bare:.1%} of bare it is the bound.")
+    if decode["ratio"] < target:
+        return (f"{said}: only Faust with one parse a message misses the {target:.0%} "
+                "target.")
+    both = 1 / (1 / alone["rows_per_s"] + 1 / ceiling)
+    return (f"{said}: neither misses the {target:.0%} target alone. The worker runs both on "
+            f"one event loop; their costs added give {both:,.0f} rows/s = {both / bare:.1%} of "
+            "bare (an estimate, not a measurement).")
+
+
+def _alone_lines(results: dict[str, Any]) -> list[str]:
+    batch = results["modes"][0]["faust_alone"]["count"]
+    lines = [
+        "What bounds the worker: \"Faust alone\" is the worker's Faust app (`_faust_app`, same "
+        "settings, workarounds applied) with one agent on the dataset topic that iterates "
+        f"`take_events({batch['batch_size']}, within={batch['batch_timeout']:g})` (as the "
+        "profiler) and only counts messages (rows = messages x rows per "
+        "message, nothing decoded); \"+ decode\" also parses each message with one "
+        "`orjson.loads`. Each runs in its own process with a fresh app id and data dir, on the "
+        "same topic; rows/s from the start of the first fetch that returns messages (as the bare "
+        "consumer's clock) to the last message its stream delivers (a stream processor stamps "
+        "each; the wait before the last, partial batch is left out).",
+        "",
+        "| rows per message | bare rows/s | Faust alone rows/s | % of bare | Faust + decode "
+        "rows/s | % of bare | worker rows/s | % of bare | Faust alone CPU s / wall s | Faust "
+        "alone s from process start to first / last message |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for mode in results["modes"]:
+        alone, decode = mode["faust_alone"]["count"], mode["faust_alone"]["decode"]
+        lines.append(
+            f"| {mode['rows_per_message']} | {mode['bare_rows_per_s']:,.0f} | "
+            f"{alone['rows_per_s']:,.0f} | {alone['ratio']:.1%} | "
+            f"{decode['rows_per_s']:,.0f} | {decode['ratio']:.1%} | "
+            f"{mode['worker_rows_per_s']:,.0f} | {mode['ratio']:.1%} | "
+            f"{alone['cpu_seconds']:.1f} / {alone['wall_seconds_for_cpu']:.1f} | "
+            f"{alone['seconds_to_first_message']:.1f} / {alone['seconds_to_last_message']:.1f} |"
+        )
+    return [*lines, "", " ".join(_bound(mode) for mode in results["modes"]), ""]
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -196,7 +273,7 @@ def markdown(results: dict[str, Any]) -> str:
     for mode in results["modes"]:
         lines.append(f"| {mode['rows_per_message']} | " + " | ".join(
             f"{rate:,.0f} rows/s" for rate in mode["in_process_rows_per_s"].values()) + " |")
-    lines.append("")
+    lines += ["", *_alone_lines(results)]
     for mode in results["modes"]:
         lines += [f"### Where the worker's time goes, {mode['rows_per_message']} row(s) per "
                   "message", "", *_profile_lines(mode)]
