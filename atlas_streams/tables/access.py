@@ -15,6 +15,7 @@ from typing import Any
 import faust
 
 from atlas_streams.tables.owned import OwnedTable, define_owned_table
+from atlas_streams.tables.store import store_options
 
 __all__ = ["AccessTables", "define_access_tables"]
 
@@ -35,7 +36,7 @@ def define_access_tables(app: faust.App) -> AccessTables:
     def table(name: str, help_text: str) -> Any:
         return app.GlobalTable(
             name, partitions=1, recovery_buffer_size=1, key_type=str, value_type=bytes,
-            help=help_text,
+            options=store_options(), help=help_text,
         )
 
     return AccessTables(

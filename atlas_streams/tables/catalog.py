@@ -21,6 +21,7 @@ from typing import Any
 import faust
 
 from atlas_streams.settings import Settings
+from atlas_streams.tables.store import store_options
 
 __all__ = ["CatalogTables", "define_catalog_tables"]
 
@@ -37,9 +38,12 @@ class CatalogTables:
 
 def define_catalog_tables(app: faust.App, settings: Settings) -> CatalogTables:
     """Register the catalog's tables on ``app``."""
-    raw = {"key_type": str, "value_type": bytes}
+    def raw() -> dict[str, Any]:
+        return {"key_type": str, "value_type": bytes, "options": store_options()}
+
     partials = app.Table(
-        "profile_partials", partitions=settings.topic_partitions, help="partial profiles", **raw
+        "profile_partials", partitions=settings.topic_partitions, help="partial profiles",
+        **raw(),
     )
     # Not global: only the view topic's one consumer reads it, and Faust keeps every global
     # table's changelog as a standby on every worker, its writer included. After a rebalance
@@ -47,13 +51,13 @@ def define_catalog_tables(app: faust.App, settings: Settings) -> CatalogTables:
     # a new view consumer merged stale partials (rows missing from the merged profile until
     # the next update; seen in tests/integration/test_scaleout.py). As a plain table with one
     # partition it is co-partitioned with the view topic and restored before that consumer runs.
-    view = app.Table("profile_view", partitions=1, help="partials for the merged view", **raw)
+    view = app.Table("profile_view", partitions=1, help="partials for the merged view", **raw())
     # Faust's advice for global tables shared by several workers: one partition and a
     # recovery buffer of one, or recovery can loop forever (faust.tables.globaltable).
     merged = app.GlobalTable(
-        "profile_merged", partitions=1, recovery_buffer_size=1, help="merged profiles", **raw
+        "profile_merged", partitions=1, recovery_buffer_size=1, help="merged profiles", **raw()
     )
     snapshots = app.GlobalTable(
-        "profile_snapshots", partitions=1, recovery_buffer_size=1, help="frozen profiles", **raw
+        "profile_snapshots", partitions=1, recovery_buffer_size=1, help="frozen profiles", **raw()
     )
     return CatalogTables(partials, view, merged, snapshots)

@@ -21,6 +21,8 @@ from typing import Any
 
 import faust
 
+from atlas_streams.tables.store import store_options
+
 __all__ = ["OwnedTable", "define_owned_table"]
 
 
@@ -64,13 +66,13 @@ class OwnedTable:
 def define_owned_table(app: faust.App, name: str, help_text: str) -> OwnedTable:
     """Register ``name`` (the global copy) and ``name``_owner (the agent's table) on ``app``."""
     own = app.Table(
-        f"{name}_owner", partitions=1, key_type=str, value_type=bytes,
+        f"{name}_owner", partitions=1, key_type=str, value_type=bytes, options=store_options(),
         help=f"{help_text} (the writing agent's copy)",
     )
     # Faust's advice for global tables shared by several workers: one partition and a recovery
     # buffer of one, or recovery can loop forever (faust.tables.globaltable).
     shared = app.GlobalTable(
         name, partitions=1, recovery_buffer_size=1, key_type=str, value_type=bytes,
-        help=help_text,
+        options=store_options(), help=help_text,
     )
     return OwnedTable(own, shared)
