@@ -88,14 +88,18 @@ class BenchCluster:
 
         return asyncio.run(send())
 
-    def worker(self, name: str) -> WorkerProcess:
-        """Start a worker with its own fresh data dir (not waiting for it to be ready)."""
+    def worker(self, name: str, env: dict[str, str] | None = None) -> WorkerProcess:
+        """Start a worker with its own fresh data dir (not waiting for it to be ready).
+
+        ``env`` adds ``ATLAS_*`` settings to the cluster's own.
+        """
         env = {
             "ATLAS_APP_ID": self.app_id,
             "ATLAS_DEMO_KEYS": "1",
             "ATLAS_TOPIC_PARTITIONS": str(self.partitions),
             "ATLAS_DISCOVERY_INTERVAL": "0.5",
             "ATLAS_LOG_LEVEL": "warning",
+            **(env or {}),
         }
         proc = WorkerProcess(self.broker.url, self.root / name, free_port(), env=env,
                              log_path=self.root / f"{name}.log")

@@ -2,7 +2,9 @@
 
 One run gives both sections. Memory: a worker profiles 1,000,000 pre-produced rows of the mixed
 table while its RSS is sampled every 0.1 s; the peak up to the first poll that counts 100,000
-rows is set against the peak up to 1,000,000. Restore: that worker is stopped and a second one
+rows is set against the peak up to 1,000,000. Twice: with the default batches (up to 2,000
+messages, so few table writes), and in batches of 20 messages (a table write per 2,000 rows per
+partition, as a worker fed a trickle of rows writes). Restore: the first worker is stopped and a second one
 with the same app id and an empty data dir rebuilds its tables from the changelogs; timed from
 process start to ``/health`` 200 and to the profile served with all rows. Run alone with
 ``python -m bench.scale_bench [--quick]``.
@@ -27,6 +29,7 @@ __all__ = ["run"]
 HERE = Path(__file__).resolve().parent
 ROWS, QUICK_ROWS = 1_000_000, 100_000
 PER_MESSAGE = 100
+SMALL_BATCH = 20  # messages a batch in the second memory run
 MIB = 1024 * 1024
 
 
@@ -48,9 +51,12 @@ async def changelog_records(bootstrap: list[str], app_id: str) -> dict[str, int]
         await consumer.stop()
 
 
-def profile_rows(cluster: BenchCluster, dataset: str, rows: int) -> dict[str, Any]:
+def profile_rows(
+    cluster: BenchCluster, dataset: str, rows: int, name: str = "first",
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """Profile ``rows`` rows with one worker; return RSS figures and leave the worker running."""
-    worker = cluster.worker("first")
+    worker = cluster.worker(name, env)
     watch = Watch(worker, dataset).start()
     worker.wait_ready(timeout=120)
     ready = time.monotonic()
@@ -91,26 +97,25 @@ def restore(cluster: BenchCluster, dataset: str, rows: int) -> dict[str, Any]:
 
 def markdown(results: dict[str, Any]) -> str:
     """Return the results as two markdown sections, memory and restore."""
-    memory, restored = results["memory"], results["restore"]
-    rows, checkpoint = results["rows"], memory["rows_at_checkpoint"]
+    restored, rows = results["restore"], results["rows"]
     records = results["changelog_records"]
+    runs = [("up to 2,000 (default)", results["memory"]),
+            (f"{SMALL_BATCH}", results["memory_small_batches"])]
     lines = [
         "## Memory: peak RSS of one worker",
         "",
         f"One worker profiling {rows:,} pre-produced rows of the mixed {len(COLUMNS)}-column "
         f"table ({PER_MESSAGE} rows per message, one dataset, seed {SEED}); RSS sampled every "
-        "0.1 s with psutil.",
+        "0.1 s with psutil. The second run takes batches of "
+        f"{SMALL_BATCH} messages, so it writes its tables ~100x as often.",
         "",
-        "| when | peak RSS MiB |",
-        "|---|---|",
-        f"| ready, before any row | {memory['rss_at_ready'] / MIB:,.0f} |",
-        f"| up to the first poll counting {checkpoint:,} rows | "
-        f"{memory['peak_rss_checkpoint'] / MIB:,.0f} |",
-        f"| up to {rows:,} rows | {memory['peak_rss_all'] / MIB:,.0f} |",
-        "",
-        f"Ratio {rows:,} / {checkpoint:,} rows: **{memory['ratio']:.2f}x** for "
-        f"{rows / checkpoint:.0f}x the rows ({rows:,} rows counted "
-        f"{memory['seconds_ready_to_all']:.1f} s after ready).",
+        "| messages a batch | ready, before any row | up to the first poll counting a tenth "
+        f"| up to {rows:,} rows | ratio | seconds ready to all rows |",
+        "|---|---|---|---|---|---|",
+        *(f"| {label} | {m['rss_at_ready'] / MIB:,.0f} MiB | "
+          f"{m['peak_rss_checkpoint'] / MIB:,.0f} MiB ({m['rows_at_checkpoint']:,} rows) | "
+          f"{m['peak_rss_all'] / MIB:,.0f} MiB | **{m['ratio']:.2f}x** | "
+          f"{m['seconds_ready_to_all']:.1f} |" for label, m in runs),
         "",
         "## Restore: a worker on an empty data dir",
         "",
@@ -152,8 +157,18 @@ def run(out_dir: Path, quick: bool = False) -> str:
         restored = restore(cluster, dataset, rows)
         print(f"  /health after {restored['seconds_to_health']:.1f} s, profile after "
               f"{restored['seconds_to_profile']:.1f} s", flush=True)
+    with BenchCluster(out_dir / "work" / "scale-small") as cluster:
+        print(f"memory: producing {rows:,} rows again, one worker takes batches of "
+              f"{SMALL_BATCH} messages", flush=True)
+        cluster.produce(dataset, mixed_rows(rows), PER_MESSAGE)
+        small = profile_rows(cluster, dataset, rows, "small",
+                             {"ATLAS_BATCH_SIZE": str(SMALL_BATCH)})
+        print(f"  peak RSS {small['peak_rss_checkpoint'] / MIB:,.0f} MiB at "
+              f"{small['rows_at_checkpoint']:,} rows, {small['peak_rss_all'] / MIB:,.0f} MiB "
+              f"at {rows:,}", flush=True)
     results = {"rows": rows, "rows_per_message": PER_MESSAGE, "seed": SEED, "quick": quick,
-               "memory": memory, "changelog_records": records, "restore": restored}
+               "memory": memory, "memory_small_batches": small, "changelog_records": records,
+               "restore": restored}
     (out_dir / "scale_bench.json").write_text(json.dumps(results, indent=2))
     return markdown(results)
 
