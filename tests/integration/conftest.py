@@ -128,8 +128,7 @@ class Cluster:
         return asyncio.run(send())
 
     def create_topics(self, *datasets: str) -> None:
-        """Create dataset topics before workers start (see README: topics created while several
-        workers run are sometimes not routed after the rebalance)."""
+        """Create dataset topics (with the cluster's partitions) before rows are sent."""
 
         async def create() -> None:
             for dataset in datasets:

@@ -143,7 +143,7 @@ def lose_worker(
 def test_three_workers_spread_partitions_and_hand_them_over(cluster: Cluster) -> None:
     dataset = cluster.dataset("scale")
     topic = dataset_topic(cluster.prefix, dataset)
-    cluster.create_topics(dataset)  # before the workers start: see README, "Known limits"
+    cluster.create_topics(dataset)  # before the workers start: one assignment spreads it
     workers = [cluster.worker(f"w{i}", start=False) for i in (1, 2, 3)]
     for worker in workers:
         worker.start()
@@ -159,3 +159,20 @@ def test_three_workers_spread_partitions_and_hand_them_over(cluster: Cluster) ->
     workers = workers[1:]
     total = lose_worker(cluster, dataset, workers, workers[0], total, crash=True)
     assert owned(workers[1], topic) == EVERY_PARTITION
+
+
+def test_a_dataset_created_while_two_workers_run_is_profiled_by_both(cluster: Cluster) -> None:
+    # The topic appears while both run: each worker discovers it and resubscribes, and the group
+    # rebalances once or twice. A worker that got some of its partitions without a commit after
+    # recovery used to leave them unread for good (faust_compat: partitions without commits).
+    workers = [cluster.worker(f"w{i}", start=False) for i in (1, 2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.wait_ready()
+    dataset = cluster.dataset("late")
+    assert cluster.produce(dataset, rows(0, FIRST)) == FIRST  # creates the topic
+    topic = dataset_topic(cluster.prefix, dataset)
+    owners = wait_until(lambda: spread(workers, topic), 60, "two workers to share the new topic")
+    assert sorted(map(len, owners)) == [3, 3]
+    assert_all_answer(workers, dataset, FIRST)

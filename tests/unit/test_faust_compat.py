@@ -1,0 +1,99 @@
+"""The commit rule of faust_compat: nothing is committed past an offset that was not acked."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from faust.types import TP
+from intervaltree import IntervalTree
+
+from atlas_streams import faust_compat
+from atlas_streams.faust_compat import committable_offset
+
+PARTITION = TP("datasets.orders", 0)
+
+
+def consumer(committed: int | None, *acked: int, rebalancing: bool = False) -> Any:
+    """Return the parts of Faust's consumer that committable_offset reads and writes."""
+    sought: list[tuple[TP, int]] = []
+
+    async def seek(tp: TP, offset: int) -> None:
+        sought.append((tp, offset))
+
+    made = SimpleNamespace(
+        _acked=defaultdict(list), _acked_index=defaultdict(set), _gap=defaultdict(IntervalTree),
+        _committed_offset=defaultdict(lambda: None), app=SimpleNamespace(rebalancing=rebalancing),
+        seek=seek, sought=sought,
+    )
+    made._committed_offset[PARTITION] = committed
+    made._acked[PARTITION].extend(acked)
+    made._acked_index[PARTITION].update(acked)
+    return made
+
+
+@pytest.mark.parametrize(("committed", "acked", "expected"), [
+    (0, (0, 1, 2), 3),  # the run starts at the head: commit its end
+    (5, (5, 6, 8, 9), 7),  # up to the first hole
+    (0, (1, 2, 3), None),  # offset 0 never acked: Faust would commit 4 (committed 0 is falsy)
+    (5, (6, 7), None),  # one missing head offset: Faust's "> 1" would commit 8
+    (None, (3, 4), 5),  # start unknown (no seek yet): Faust's own rule
+])
+def test_commits_only_the_acked_run_from_the_head(
+    committed: int | None, acked: tuple[int, ...], expected: int | None
+) -> None:
+    made = consumer(committed, *acked)
+    assert committable_offset(made, PARTITION) == expected
+    if expected is not None:
+        assert made._acked[PARTITION] == [o for o in acked if o >= expected]
+
+
+def test_offsets_known_to_be_missing_from_the_log_count_as_acked() -> None:
+    made = consumer(0, 2, 3)
+    made._gap[PARTITION].addi(0, 2)  # Faust saw offsets jump from -1 to 2
+    assert committable_offset(made, PARTITION) == 4
+
+
+def test_a_head_left_unacked_is_read_again_then_recorded_as_a_gap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [100.0]
+    monkeypatch.setattr(faust_compat.time, "monotonic", lambda: clock[0])
+
+    async def run() -> Any:
+        made = consumer(10, 11, 12)
+        assert committable_offset(made, PARTITION) is None  # first seen: wait
+        clock[0] += faust_compat.STUCK_SECONDS - 1
+        assert committable_offset(made, PARTITION) is None
+        await asyncio.sleep(0)
+        assert made.sought == []  # not yet stuck long enough
+        clock[0] += 1
+        assert committable_offset(made, PARTITION) is None
+        await asyncio.sleep(0)
+        assert made.sought == [(PARTITION, 10)]  # read again from the head
+        clock[0] += faust_compat.STUCK_SECONDS
+        assert committable_offset(made, PARTITION) is None  # still missing: the log has no offset 10
+        await asyncio.sleep(0)
+        assert made.sought == [(PARTITION, 10)]  # read again once only
+        return made
+
+    made = asyncio.run(run())
+    assert committable_offset(made, PARTITION) == 13  # the gap is committed past
+
+
+def test_nothing_is_read_again_during_a_rebalance(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [0.0]
+    monkeypatch.setattr(faust_compat.time, "monotonic", lambda: clock[0])
+
+    async def run() -> list[Any]:
+        made = consumer(10, 11, rebalancing=True)
+        committable_offset(made, PARTITION)
+        clock[0] += 10 * faust_compat.STUCK_SECONDS
+        assert committable_offset(made, PARTITION) is None
+        await asyncio.sleep(0)
+        return list(made.sought)
+
+    assert asyncio.run(run()) == []  # the rebalance's own seek to the committed offset reads it
