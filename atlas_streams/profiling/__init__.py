@@ -14,14 +14,16 @@ items) in ``quantiles``, ``distinct`` and ``frequency``.
 
 Size: with the default ProfileOptions one column's serialized state has a fixed maximum,
 whatever the stream length. Measured (msgpack of ``ColumnProfile.to_state()``, 1e6 values):
-about 12.4 KB for a numeric column and 5.1 KB for a string column once the sketches are full;
-the peak, about 17 KB, is a numeric or mixed column with exactly 1,000 distinct values, where
+about 32 KB for a numeric column and 9.4 KB for a string column once the sketches are full;
+the peak, about 35 KB, is a numeric or mixed column with exactly 1,000 distinct values, where
 the exact set of 1,000 64-bit hashes (8 KB) is still kept beside the full KLL sketch.
-``tests/unit/profiling/test_dataset.py`` asserts <= 18,000 bytes. A dataset profile travels as
-one Kafka message (~1 MB limit), so budget about 50 columns a dataset at the defaults.
+``tests/unit/profiling/test_dataset.py`` asserts <= 36,000 bytes. A dataset profile travels as
+one Kafka message (Kafka's default limit is 1 MB), so budget about 30 numeric or 100 string
+columns a dataset at the defaults; ``ProfileOptions(kll_k=269)`` (1% rank error) takes a
+numeric column down to about 13 KB.
 
-Stated bounds (defaults; each is reported next to its estimate): quantiles within 1% normalized
-rank error (``quantile_rank_error``); distinct counts exact up to 1,000 distinct values and
+Stated bounds (defaults; each is reported next to its estimate): quantiles within 0.27%
+normalized rank error (``quantile_rank_error``); distinct counts exact up to 1,000 distinct values and
 within about 2% above (``distinct_bounds``, two standard deviations); every value more frequent
 than 2.7% of a column is in ``top_values``, each with ``count_bounds``.
 """

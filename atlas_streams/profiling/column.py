@@ -123,9 +123,12 @@ class ColumnProfile:
             self.top_values.update(values.tokens(self.options.max_value_chars))
 
     def merge(self, other: ColumnProfile) -> ColumnProfile:
-        """Return a new profile of both inputs' rows; neither input changes."""
+        """Return a new profile of both inputs' rows; neither input changes.
+
+        With different ``kll_k`` (see ``DatasetProfile.merge``) the smaller one's options win.
+        """
         return ColumnProfile(
-            self.options,
+            min(self.options, other.options, key=lambda options: options.kll_k),
             counts=self.counts.merge(other.counts),
             moments=self.moments.merge(other.moments),
             lengths=self.lengths.merge(other.lengths),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import chain
 from operator import itemgetter
@@ -106,19 +107,19 @@ class DatasetProfile:
         self._invalid_count += count
 
     def merge(self, other: DatasetProfile) -> DatasetProfile:
-        """Return a new profile of both inputs' rows; neither input changes."""
-        if other._options != self._options:
-            raise IncompatibleProfilesError(
-                f"cannot merge profiles built with different options: {self._options} and "
-                f"{other._options}; rebuild one of them with the other's options"
-            )
+        """Return a new profile of both inputs' rows; neither input changes.
+
+        Options must be equal, except ``kll_k``: KLL sketches of different k merge, with the
+        smaller k's accuracy (profiles stored before a change of the default still merge).
+        """
+        options = _merged_options(self._options, other._options)
         columns: dict[str, ColumnProfile] = {}
         for name in chain(self._columns, other._columns):
             if name not in columns:
                 mine = self._column_or_nulls(name)
                 columns[name] = mine.merge(other._column_or_nulls(name))
         return DatasetProfile(
-            self._options,
+            options,
             self._row_count + other._row_count,
             self._invalid_count + other._invalid_count,
             _latest(self._updated_at, other._updated_at),
@@ -185,6 +186,18 @@ class DatasetProfile:
             column = ColumnProfile.zero(self._options)
             column.add_nulls(self._row_count)
         return column
+
+
+def _merged_options(first: ProfileOptions, second: ProfileOptions) -> ProfileOptions:
+    """Return the options of a merge: the equal ones, or the smaller ``kll_k`` if only it differs."""
+    if first == second:
+        return first
+    if replace(second, kll_k=first.kll_k) == first:
+        return first if first.kll_k < second.kll_k else second
+    raise IncompatibleProfilesError(
+        f"cannot merge profiles built with different options: {first} and {second}; only "
+        "kll_k may differ. Rebuild one of them with the other's options"
+    )
 
 
 def _check_rows(rows: Sequence[Mapping[str, Any]]) -> None:
