@@ -12,6 +12,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
@@ -81,38 +82,24 @@ def test_aiokafka_leaves_a_partition_without_commits_after_what_was_read(
     asyncio.run(run())
 
 
-def test_a_stream_partition_without_commits_is_read_again_from_the_start(
-    broker: EmbeddedBroker,
+@pytest.mark.parametrize(("reset", "start"), [
+    ("earliest", 0),  # every record is delivered again
+    ("latest", RECORDS),  # left where it is, as "latest" skips what came before
+])
+def test_a_stream_partition_without_commits_starts_where_the_reset_policy_says(
+    broker: EmbeddedBroker, reset: str, start: int,
 ) -> None:
     apply_workarounds()
 
     async def run() -> None:
-        consumer, stream, changelog = await _read_everything(broker, "earliest")
+        consumer, stream, changelog = await _read_everything(broker, reset)
         try:
-            thread = _Thread(consumer, {changelog.topic}, "earliest")
+            thread = _Thread(consumer, {changelog.topic}, reset)
             committed = await AIOKafkaConsumerThread.seek_to_committed(thread)
             assert committed == {stream: None, changelog: None}
-            assert await consumer.position(stream) == 0  # every record is delivered again
+            assert await consumer.position(stream) == start
             assert await consumer.position(changelog) == RECORDS  # Faust's own: untouched
-            assert thread.consumer._committed_offset == {stream: 0}  # where reading starts
-        finally:
-            await consumer.stop()
-
-    asyncio.run(run())
-
-
-def test_with_latest_a_partition_without_commits_stays_where_it_is(
-    broker: EmbeddedBroker,
-) -> None:
-    apply_workarounds()
-
-    async def run() -> None:
-        consumer, stream, changelog = await _read_everything(broker, "latest")
-        try:
-            thread = _Thread(consumer, {changelog.topic}, "latest")
-            await AIOKafkaConsumerThread.seek_to_committed(thread)
-            assert await consumer.position(stream) == RECORDS
-            assert thread.consumer._committed_offset == {stream: RECORDS}
+            assert thread.consumer._committed_offset == {stream: start}  # where reading starts
         finally:
             await consumer.stop()
 
