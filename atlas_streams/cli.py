@@ -96,6 +96,7 @@ def broker(port: int, host: str, cert: Path | None, key: Path | None) -> None:
 @click.option("--data-dir", type=click.Path(path_type=Path), help="tables dir [ATLAS_DATA_DIR]")
 @click.option("--topic-partitions", type=int, help="partitions of dataset topics [4]")
 @click.option("--batch-size", type=int, help="messages per profiler batch [2000]")
+@click.option("--batch-bytes", type=int, help="bytes of message values per batch [16 MiB]")
 @click.option("--batch-timeout", type=float, help="seconds to fill a batch [0.5]")
 @click.option("--dataset-prefix", help="topic prefix of datasets [datasets.]")
 @click.option("--log-level", help="debug, info, warning or error [info]")

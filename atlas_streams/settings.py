@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     dataset_prefix: str = Field("datasets.", min_length=1, description="topic prefix of datasets")
     topic_partitions: int = Field(4, ge=1, le=1024, description="partitions of topics we create")
     batch_size: int = Field(2000, ge=1, le=100_000, description="max messages per profiler batch")
+    batch_bytes: int = Field(
+        16 * 1_048_576, ge=1024, description="max bytes of message values per profiler batch"
+    )
     batch_timeout: float = Field(0.5, gt=0, le=60, description="seconds to wait to fill a batch")
     max_message_bytes: int = Field(
         1_048_576, ge=1024, description="larger dataset messages are dead-lettered"

@@ -4,12 +4,12 @@ For one row per message and for 100 rows per message (JSON arrays), rows of the 
 (bench/table.py, fixed seed) are produced to a fresh ``datasets.<name>`` topic on a fresh broker.
 A bare consumer (``getmany``, no decoding) reads them all (median of 3 reads). "Faust alone"
 (bench/faust_alone.py: the worker's Faust settings and one agent that only counts the messages of
-each ``take_events`` batch; a second run also parses each message) reads them in its own process,
-timed from its first fetch that returns messages to the last message its stream delivers. Then
-one worker with a fresh app id and data dir profiles them while py-spy samples it. The worker's
-rate is counted from the first poll that sees rows to the poll that sees them all, so group join
-and topic discovery are not in it (they are reported apart). Run alone with
-``python -m bench.e2e_bench [--quick]``.
+each batch, taken as the profiler takes them; a second run also parses each message) reads them in
+its own process, timed from its first fetch that returns messages to the last message its stream
+delivers. Then one worker with a fresh app id and data dir profiles them while py-spy samples it.
+The worker's rate is counted from the first poll that sees rows to the poll that sees them all, so
+group join and topic discovery are not in it (they are reported apart). Run alone with ``python -m
+bench.e2e_bench [--quick]``.
 """
 
 from __future__ import annotations
@@ -211,13 +211,13 @@ def _alone_lines(results: dict[str, Any]) -> list[str]:
     lines = [
         "What bounds the worker: \"Faust alone\" is the worker's Faust app (`_faust_app`, same "
         "settings, workarounds applied) with one agent on the dataset topic that iterates "
-        f"`take_events({batch['batch_size']}, within={batch['batch_timeout']:g})` (as the "
-        "profiler) and only counts messages (rows = messages x rows per "
-        "message, nothing decoded); \"+ decode\" also parses each message with one "
-        "`orjson.loads`. Each runs in its own process with a fresh app id and data dir, on the "
-        "same topic; rows/s from the start of the first fetch that returns messages (as the bare "
-        "consumer's clock) to the last message its stream delivers (a stream processor stamps "
-        "each; the wait before the last, partial batch is left out).",
+        f"`take_events_bounded({batch['batch_size']}, {batch.get('batch_bytes', 0) >> 20} MiB, "
+        f"within={batch['batch_timeout']:g})` (as the profiler) and only counts messages "
+        "(rows = messages x rows per message, nothing decoded); \"+ decode\" also parses each "
+        "message with one `orjson.loads`. Each runs in its own process with a fresh app id and "
+        "data dir, on the same topic; rows/s from the start of the first fetch that returns "
+        "messages (as the bare consumer's clock) to the last message its stream delivers (a "
+        "stream processor stamps each; the wait before the last, partial batch is left out).",
         "",
         "| rows per message | bare rows/s | Faust alone rows/s | % of bare | Faust + decode "
         "rows/s | % of bare | worker rows/s | % of bare | Faust alone CPU s / wall s | Faust "

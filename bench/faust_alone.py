@@ -3,16 +3,16 @@
 The e2e benchmark runs this in its own process to measure Faust's own ceiling on the same
 messages the worker profiles: the worker's Faust settings (``atlas_streams.app._faust_app``, with
 ``apply_workarounds()`` first, as ``create_app`` does) and one agent on the dataset topic that
-iterates ``stream.take_events(batch_size, within=batch_timeout)`` like the profiler and counts the
-messages of each batch (rows = messages x rows per message, nothing decoded). With ``--decode`` it
-also parses every message with one ``orjson.loads`` (decode only, rows counted from the parsed
+iterates ``take_events_bounded(stream, batch_size, batch_bytes, batch_timeout)`` like the profiler
+and counts the messages of each batch (rows = messages x rows per message, nothing decoded). With
+``--decode`` it also parses every message with one ``orjson.loads`` (decode only, rows counted from the parsed
 documents). No tables, no other agents, no HTTP server (a no-op service takes the web view's
 place, so Faust starts no web server of its own either).
 
 Timing: the rate runs from the start of the first fetch of Faust's consumer that returns
 messages (as the bare consumer's clock starts before its first ``getmany``) to the last message
 the stream delivers. A stream processor stamps every message as the stream hands it to
-``take_events`` (one Python call a message), which also gives the rate from the first message
+the take (one Python call a message), which also gives the rate from the first message
 delivered, and leaves out the wait of up to ``batch_timeout`` before the last, partial batch is
 yielded (reported apart). Once the agent has counted every message it writes a JSON result file;
 the parent (:func:`measure`) then stops the process with SIGTERM. Run alone against a topic:
@@ -87,6 +87,7 @@ def _child(args: argparse.Namespace) -> None:
     from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
     from mode import Service
 
+    from atlas_streams.agents.batching import take_events_bounded
     from atlas_streams.app import _faust_app
     from atlas_streams.faust_compat import apply_workarounds
     from atlas_streams.settings import Settings
@@ -103,8 +104,11 @@ def _child(args: argparse.Namespace) -> None:
 
     @app.agent(topic, name="faust-alone")
     async def count(stream: faust.StreamT) -> None:
-        stream.add_processor(clock.mark)  # before take_events' own processor: sees each first
-        async for events in stream.take_events(settings.batch_size, within=settings.batch_timeout):
+        stream.add_processor(clock.mark)  # before the take's own processor: sees each first
+        batches = take_events_bounded(
+            stream, settings.batch_size, settings.batch_bytes, settings.batch_timeout
+        )
+        async for events in batches:
             if args.decode:
                 docs = list(map(orjson.loads, [event.message.value for event in events]))
                 clock.rows += sum(len(doc) if isinstance(doc, list) else 1 for doc in docs)
@@ -119,6 +123,7 @@ def _child(args: argparse.Namespace) -> None:
                 clock.cpu_at_last_batch = time.process_time()
                 partial = result.with_suffix(".tmp")
                 partial.write_text(json.dumps({**asdict(clock), "batch_size": settings.batch_size,
+                                               "batch_bytes": settings.batch_bytes,
                                                "batch_timeout": settings.batch_timeout}))
                 os.replace(partial, result)  # the parent sees the whole file or none
 

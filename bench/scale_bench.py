@@ -21,16 +21,21 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from atlas_streams.settings import Settings
 from bench.cluster import BenchCluster, Watch, row_count
 from bench.table import COLUMNS, SEED, mixed_rows
 
 __all__ = ["run"]
 
 HERE = Path(__file__).resolve().parent
+MIB = 1024 * 1024
 ROWS, QUICK_ROWS = 1_000_000, 100_000
+LONG_ROWS = 3_000_000  # the third memory run: does the peak level off after a million rows?
+_FIELDS = Settings.model_fields
+BATCH_DEFAULTS = (f"{_FIELDS['batch_size'].default:,} messages or "
+                  f"{_FIELDS['batch_bytes'].default // MIB} MiB of values")
 PER_MESSAGE = 100
 SMALL_BATCH = 20  # messages a batch in the second memory run
-MIB = 1024 * 1024
 
 
 async def changelog_records(bootstrap: list[str], app_id: str) -> dict[str, int]:
@@ -53,9 +58,13 @@ async def changelog_records(bootstrap: list[str], app_id: str) -> dict[str, int]
 
 def profile_rows(
     cluster: BenchCluster, dataset: str, rows: int, name: str = "first",
-    env: dict[str, str] | None = None,
+    env: dict[str, str] | None = None, checkpoints: tuple[int, ...] = (),
 ) -> dict[str, Any]:
-    """Profile ``rows`` rows with one worker; return RSS figures and leave the worker running."""
+    """Profile ``rows`` rows with one worker; return RSS figures and leave the worker running.
+
+    The peak RSS is taken up to the first poll that counts each of ``checkpoints`` and a tenth
+    of the rows (the smallest is the first checkpoint), and up to all rows.
+    """
     worker = cluster.worker(name, env)
     watch = Watch(worker, dataset).start()
     worker.wait_ready(timeout=120)
@@ -64,14 +73,18 @@ def profile_rows(
         done = watch.wait_rows(rows, timeout=1800)
     finally:
         watch.stop()
-    tenth, tenth_count = watch.first_seen(rows // 10)
-    peak_tenth, peak_all = watch.peak_rss(tenth), watch.peak_rss(done)
+    peaks = []
+    for target in sorted({rows // 10, *checkpoints}):
+        moment, counted = watch.first_seen(target)
+        peaks.append({"rows": counted, "peak_rss": watch.peak_rss(moment)})
+    peak_all = watch.peak_rss(done)
     return {
         "rss_at_ready": watch.peak_rss(ready),
-        "rows_at_checkpoint": tenth_count,
-        "peak_rss_checkpoint": peak_tenth,
+        "rows_at_checkpoint": peaks[0]["rows"],
+        "peak_rss_checkpoint": peaks[0]["peak_rss"],
+        "checkpoints": peaks,
         "peak_rss_all": peak_all,
-        "ratio": peak_all / peak_tenth,
+        "ratio": peak_all / peaks[0]["peak_rss"],
         "seconds_ready_to_all": done - ready,
         "rss_trace": [(round(t - ready, 2), rss) for t, rss in watch.rss],
     }
@@ -99,23 +112,31 @@ def markdown(results: dict[str, Any]) -> str:
     """Return the results as two markdown sections, memory and restore."""
     restored, rows = results["restore"], results["rows"]
     records = results["changelog_records"]
-    runs = [("up to 2,000 (default)", results["memory"]),
-            (f"{SMALL_BATCH}", results["memory_small_batches"])]
+    long_run = results["memory_long"]
+    runs = [(f"{rows:,}", "default", results["memory"]),
+            (f"{rows:,}", f"{SMALL_BATCH} messages", results["memory_small_batches"]),
+            (f"{long_run['rows']:,}", "default", long_run)]
     lines = [
         "## Memory: peak RSS of one worker",
         "",
-        f"One worker profiling {rows:,} pre-produced rows of the mixed {len(COLUMNS)}-column "
-        f"table ({PER_MESSAGE} rows per message, one dataset, seed {SEED}); RSS sampled every "
-        "0.1 s with psutil. The second run takes batches of "
-        f"{SMALL_BATCH} messages, so it writes its tables ~100x as often.",
+        f"One worker profiling pre-produced rows of the mixed {len(COLUMNS)}-column "
+        f"table ({PER_MESSAGE} rows per message, one dataset, seed {SEED}), each run on a fresh "
+        "broker; RSS sampled every 0.1 s with psutil, the peak taken up to the first poll of the "
+        "profile that counts the rows named. Default batches end at "
+        f"{BATCH_DEFAULTS}; the second run takes batches of {SMALL_BATCH} messages, so it "
+        "writes its tables ~25x as often. The third goes on to "
+        f"{long_run['rows']:,} rows.",
         "",
-        "| messages a batch | ready, before any row | up to the first poll counting a tenth "
-        f"| up to {rows:,} rows | ratio | seconds ready to all rows |",
-        "|---|---|---|---|---|---|",
-        *(f"| {label} | {m['rss_at_ready'] / MIB:,.0f} MiB | "
-          f"{m['peak_rss_checkpoint'] / MIB:,.0f} MiB ({m['rows_at_checkpoint']:,} rows) | "
-          f"{m['peak_rss_all'] / MIB:,.0f} MiB | **{m['ratio']:.2f}x** | "
-          f"{m['seconds_ready_to_all']:.1f} |" for label, m in runs),
+        f"| rows | batches | ready, before any row | peak up to ~{rows // 10:,} rows | up to "
+        f"{rows:,} | up to all rows | {_short(rows)} / {_short(rows // 10)} | all / "
+        f"{_short(rows)} | seconds ready to all rows |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *(_memory_row(label, batches, m, rows) for label, batches, m in runs),
+        "",
+        "What the memory is (a probe of the default run with `tracemalloc` and RocksDB's own "
+        "counters, 2026-12-02): the Python heap peaks at ~125-145 MiB every batch and does not "
+        "grow; RocksDB's memtables and caches stay under 15 MiB; the rest is the allocator's "
+        "free memory, which it keeps (the peak creeps while the Python heap does not).",
         "",
         "## Restore: a worker on an empty data dir",
         "",
@@ -134,6 +155,24 @@ def markdown(results: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _short(rows: int) -> str:
+    """Return 100k, 1M and the like."""
+    return f"{rows // 1_000_000}M" if rows % 1_000_000 == 0 else f"{rows // 1000}k"
+
+
+def _memory_row(label: str, batches: str, m: dict[str, Any], rows: int) -> str:
+    """Return one markdown row of the memory table; ``rows`` is the second checkpoint."""
+    def peak_at(count: int) -> int | None:
+        return next((c["peak_rss"] for c in m["checkpoints"] if c["rows"] >= count), None)
+
+    first, million, peak_all = m["peak_rss_checkpoint"], peak_at(rows), m["peak_rss_all"]
+    million = million if million is not None else peak_all
+    return (f"| {label} | {batches} | {m['rss_at_ready'] / MIB:,.0f} MiB | "
+            f"{first / MIB:,.0f} MiB ({m['rows_at_checkpoint']:,}) | {million / MIB:,.0f} MiB | "
+            f"{peak_all / MIB:,.0f} MiB | **{million / first:.2f}x** | "
+            f"{peak_all / million:.2f}x | {m['seconds_ready_to_all']:.1f} |")
 
 
 def run(out_dir: Path, quick: bool = False) -> str:
@@ -166,9 +205,19 @@ def run(out_dir: Path, quick: bool = False) -> str:
         print(f"  peak RSS {small['peak_rss_checkpoint'] / MIB:,.0f} MiB at "
               f"{small['rows_at_checkpoint']:,} rows, {small['peak_rss_all'] / MIB:,.0f} MiB "
               f"at {rows:,}", flush=True)
+    long_rows = LONG_ROWS if not quick else 3 * QUICK_ROWS
+    with BenchCluster(out_dir / "work" / "scale-long") as cluster:
+        print(f"memory: producing {long_rows:,} rows, one worker profiles them", flush=True)
+        cluster.produce(dataset, mixed_rows(long_rows), PER_MESSAGE)
+        long_run = profile_rows(cluster, dataset, long_rows, "long",
+                                checkpoints=(rows // 10, rows))
+        long_run["rows"] = long_rows
+        print(f"  peak RSS {long_run['peak_rss_checkpoint'] / MIB:,.0f} MiB at "
+              f"{long_run['rows_at_checkpoint']:,} rows, "
+              f"{long_run['peak_rss_all'] / MIB:,.0f} MiB at {long_rows:,}", flush=True)
     results = {"rows": rows, "rows_per_message": PER_MESSAGE, "seed": SEED, "quick": quick,
-               "memory": memory, "memory_small_batches": small, "changelog_records": records,
-               "restore": restored}
+               "memory": memory, "memory_small_batches": small, "memory_long": long_run,
+               "changelog_records": records, "restore": restored}
     (out_dir / "scale_bench.json").write_text(json.dumps(results, indent=2))
     return markdown(results)
 

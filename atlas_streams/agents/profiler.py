@@ -23,6 +23,7 @@ import orjson
 from aiokafka.errors import KafkaError
 
 from atlas_streams.agents.backfill import BackfillStalled, read_range
+from atlas_streams.agents.batching import take_events_bounded
 from atlas_streams.agents.context import current_event
 from atlas_streams.profiling import ProfileOptions
 from atlas_streams.settings import Settings
@@ -59,11 +60,14 @@ def register_profiler(
 
     @app.agent(channel, name="atlas-profiler")
     async def profiler(stream: faust.StreamT) -> None:
-        # The loop body awaits only to read a hole from the broker. take_events acknowledges the
+        # The loop body awaits only to read a hole from the broker. A take acknowledges the
         # whole batch when the agent is stopped at an await inside it, so the partitions not yet
         # handled are committed unprofiled; their next reader finds the hole and reads it too.
         # Sends are buffered (send_soon), and Faust flushes the producer before it commits.
-        async for events in stream.take_events(settings.batch_size, within=settings.batch_timeout):
+        batches = take_events_bounded(
+            stream, settings.batch_size, settings.batch_bytes, settings.batch_timeout
+        )
+        async for events in batches:
             groups: dict[tuple[str, int], list[faust.EventT]] = defaultdict(list)
             for event in events:
                 groups[(event.message.topic, event.message.partition)].append(event)

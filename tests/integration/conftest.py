@@ -100,10 +100,16 @@ class Cluster:
             "ATLAS_LOG_LEVEL": "info",
         }
 
-    def worker(self, name: str, data_dir: Path | None = None, start: bool = True) -> WorkerProcess:
-        """Start (and wait for) a worker; its data dir defaults to ``root/name``."""
+    def worker(
+        self, name: str, data_dir: Path | None = None, start: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> WorkerProcess:
+        """Start (and wait for) a worker; its data dir defaults to ``root/name``.
+
+        ``env`` adds to (or overrides) the cluster's :meth:`env`.
+        """
         data = data_dir or self.root / name
-        proc = WorkerProcess(self.broker.url, data, free_port(), env=self.env(),
+        proc = WorkerProcess(self.broker.url, data, free_port(), env={**self.env(), **(env or {})},
                              log_path=self.root / f"{name}-{len(self.workers)}.log")
         self.workers.append(proc)
         if start:

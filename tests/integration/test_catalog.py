@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -9,10 +10,11 @@ from pathlib import Path
 
 import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from atlas_streams.launcher import WorkerProcess
 
-from .conftest import Cluster, http, profile_of, wait_rows, wait_until
+from .conftest import Cluster, assert_exact, http, profile_of, rows, wait_rows, wait_until
 
 ROWS = [
     {"id": i, "price": round(10 + i * 0.5, 2), "city": ["Oslo", "Lima", "Pune"][i % 3],
@@ -124,3 +126,30 @@ def test_produce_command_fails_with_one_line(worker: WorkerProcess, tmp_path: Pa
         )
         assert done.returncode != 0 and message in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_a_batch_ends_at_batch_bytes_of_messages(cluster: Cluster) -> None:
+    # 40-row messages are ~1.3 KB, over ATLAS_BATCH_BYTES: every batch is one message and writes
+    # its partition's partial once. Without the bound the 20 messages arrive within one batch
+    # timeout and make one batch: one write for each of the 4 partitions.
+    worker = cluster.worker(
+        "bounded", env={"ATLAS_BATCH_BYTES": "1024", "ATLAS_BATCH_TIMEOUT": "5"}
+    )
+    messages = cluster.produce("bounded", rows(0, 800), rows_per_message=40)
+    assert messages == 20
+    assert_exact(wait_rows(worker, "bounded", 800), 800)
+    changelog = f"{cluster.app_id}-profile_partials-changelog"
+    assert asyncio.run(records_in(cluster, changelog)) == 20
+
+
+async def records_in(cluster: Cluster, topic: str) -> int:
+    """Return the number of records in ``topic`` (end minus beginning offsets)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=cluster.settings.bootstrap_servers)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        ends = await consumer.end_offsets(partitions)
+        begins = await consumer.beginning_offsets(partitions)
+        return sum(ends[tp] - begins[tp] for tp in partitions)
+    finally:
+        await consumer.stop()

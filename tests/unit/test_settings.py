@@ -32,6 +32,7 @@ def test_defaults() -> None:
     assert settings.dataset_prefix == "datasets."
     assert settings.topic_partitions == 4
     assert (settings.batch_size, settings.batch_timeout) == (2000, 0.5)
+    assert settings.batch_bytes == 16 * 1_048_576
     assert settings.max_message_bytes == 1_048_576
     assert settings.discovery_interval == 2.0
     assert settings.demo_keys is False
@@ -107,6 +108,7 @@ def test_bootstrap_servers(broker: str, servers: list[str]) -> None:
         ({"topic_partitions": 0}, "topic_partitions", "ATLAS_TOPIC_PARTITIONS", "greater"),
         ({"batch_size": 100_001}, "batch_size", "ATLAS_BATCH_SIZE", "less than"),
         ({"batch_timeout": 0}, "batch_timeout", "ATLAS_BATCH_TIMEOUT", "greater than 0"),
+        ({"batch_bytes": 100}, "batch_bytes", "ATLAS_BATCH_BYTES", "1024"),
         ({"max_message_bytes": 10}, "max_message_bytes", "ATLAS_MAX_MESSAGE_BYTES", "1024"),
         ({"dataset_prefix": ""}, "dataset_prefix", "ATLAS_DATASET_PREFIX", "at least 1"),
         ({"log_level": "loud"}, "log_level", "ATLAS_LOG_LEVEL", "debug, info, warning, error"),
