@@ -211,7 +211,7 @@ def _alone_lines(results: dict[str, Any]) -> list[str]:
     lines = [
         "What bounds the worker: \"Faust alone\" is the worker's Faust app (`_faust_app`, same "
         "settings, workarounds applied) with one agent on the dataset topic that iterates "
-        f"`take_events_bounded({batch['batch_size']}, {batch.get('batch_bytes', 0) >> 20} MiB, "
+        f"`take_events_bounded({batch['batch_size']}, {batch['batch_bytes'] >> 20} MiB, "
         f"within={batch['batch_timeout']:g})` (as the profiler) and only counts messages "
         "(rows = messages x rows per message, nothing decoded); \"+ decode\" also parses each "
         "message with one `orjson.loads`. Each runs in its own process with a fresh app id and "

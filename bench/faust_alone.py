@@ -184,6 +184,7 @@ def measure(broker: str, topic: str, messages: int, rows_per_message: int, root:
     return {
         "variant": name,
         "batch_size": seen["batch_size"],
+        "batch_bytes": seen["batch_bytes"],
         "batch_timeout": seen["batch_timeout"],
         "messages": seen["messages"],
         "rows": seen["rows"],
