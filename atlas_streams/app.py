@@ -70,11 +70,12 @@ def _faust_app(settings: Settings) -> faust.App:
         producer_max_request_size=MAX_TABLE_VALUE_BYTES,
         consumer_max_fetch_size=MAX_TABLE_VALUE_BYTES,
         stream_buffer_maxsize=STREAM_BUFFER_MESSAGES,
-        # Short timeouts make a group join take seconds, not ~30 s. The session timeout is not
-        # 3 s: aiokafka sends no heartbeat while Faust handles an assignment, which took 4 s on
-        # a loaded 2-core machine; the member was evicted and kept working as a zombie.
+        # Short timeouts make a group join take seconds, not ~30 s. The session timeout
+        # (ATLAS_SESSION_TIMEOUT, 10 s) is not 3 s: aiokafka sends no heartbeat while Faust
+        # handles an assignment, which took 4 s on a loaded 2-core machine; the member was
+        # evicted and kept working as a zombie. Lower it for faster failover on idle machines.
         broker_rebalance_timeout=3,
-        broker_session_timeout=10,
+        broker_session_timeout=settings.session_timeout,
         broker_heartbeat_interval=0.5,
         topic_partitions=settings.topic_partitions,
         topic_allow_declare=True,

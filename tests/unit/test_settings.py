@@ -35,6 +35,7 @@ def test_defaults() -> None:
     assert settings.batch_bytes == 16 * 1_048_576
     assert settings.max_message_bytes == 1_048_576
     assert settings.discovery_interval == 2.0
+    assert settings.session_timeout == 10.0
     assert settings.demo_keys is False
     assert settings.admin_key is None
     assert settings.key_pepper.get_secret_value() == "atlas-streams-default-pepper"
@@ -109,6 +110,7 @@ def test_bootstrap_servers(broker: str, servers: list[str]) -> None:
         ({"batch_size": 100_001}, "batch_size", "ATLAS_BATCH_SIZE", "less than"),
         ({"batch_timeout": 0}, "batch_timeout", "ATLAS_BATCH_TIMEOUT", "greater than 0"),
         ({"batch_bytes": 100}, "batch_bytes", "ATLAS_BATCH_BYTES", "1024"),
+        ({"session_timeout": 1}, "session_timeout", "ATLAS_SESSION_TIMEOUT", "greater than or equal to 2"),
         ({"max_message_bytes": 10}, "max_message_bytes", "ATLAS_MAX_MESSAGE_BYTES", "1024"),
         ({"dataset_prefix": ""}, "dataset_prefix", "ATLAS_DATASET_PREFIX", "at least 1"),
         ({"log_level": "loud"}, "log_level", "ATLAS_LOG_LEVEL", "debug, info, warning, error"),
