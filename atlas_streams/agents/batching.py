@@ -3,9 +3,9 @@
 ``Stream.take_events(n, within)`` holds up to ``n`` messages whatever their size: 2,000 messages
 of 100-row arrays are 60 MB, and 2,000 messages at Kafka's 1 MB limit would be 2 GB. The
 profiler decodes a batch in bounded chunks, but the raw values of the whole batch stay in memory
-until it is acknowledged. :func:`take_events_bounded` ends a batch at ``max_events`` messages or
-``max_bytes`` of message values, whichever comes first (a single larger message is a batch of
-its own), or after ``within`` seconds.
+until it is acknowledged. :func:`take_events_bounded` ends a batch at ``max_events`` messages,
+once its message values reach ``max_bytes`` (the message that reaches it is the batch's last, so
+a batch holds less than ``max_bytes`` plus one message), or after ``within`` seconds.
 
 It is Faust's own ``take_events`` (faust-streaming 0.15) with the one extra condition, built on
 the same stream internals: a processor fills the buffer from the stream's passive drainer, the
@@ -28,8 +28,8 @@ __all__ = ["take_events_bounded"]
 def take_events_bounded(
     stream: faust.StreamT, max_events: int, max_bytes: int, within: float
 ) -> AsyncGenerator[list[faust.EventT], None]:
-    """Yield lists of events: at most ``max_events``, at most ``max_bytes`` of values (unless
-    one value alone is larger), or what arrived within ``within`` seconds."""
+    """Yield lists of events: at most ``max_events``, ending once their values reach
+    ``max_bytes``, or what arrived within ``within`` seconds."""
     batches = _take(stream, max_events, max_bytes, within)
     # Registered as Faust registers its own takes, so that stopping the stream closes it.
     stream._active_agens.add(batches)  # type: ignore[attr-defined]  # noqa: SLF001
