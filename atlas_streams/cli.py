@@ -98,6 +98,7 @@ def broker(port: int, host: str, cert: Path | None, key: Path | None) -> None:
 @click.option("--batch-size", type=int, help="messages per profiler batch [2000]")
 @click.option("--batch-bytes", type=int, help="bytes of message values per batch [16 MiB]")
 @click.option("--batch-timeout", type=float, help="seconds to fill a batch [0.5]")
+@click.option("--session-timeout", type=float, help="Kafka group session timeout, s [10]")
 @click.option("--dataset-prefix", help="topic prefix of datasets [datasets.]")
 @click.option("--log-level", help="debug, info, warning or error [info]")
 def worker(**flags: Any) -> None:
