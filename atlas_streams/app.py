@@ -4,11 +4,13 @@
 ``faust`` command line, ``atlas_streams.app:app`` builds one from ``ATLAS_*`` variables on first
 use (``faust -A atlas_streams.app:app worker``); ``atlas-streams worker`` is the usual way.
 
-Faust settings chosen for the embedded broker (see KAFKA_NOTES in the project docs):
-short group timeouts (ready in seconds, not 30 s), at-least-once processing (the broker has no
-transactions; counting is made idempotent by offset watermarks), and producer batches of one
-record, because the broker reports a batch's first offset + 1 as the end offset and Faust's
-changelog recovery would otherwise drop the tail of a changelog.
+Faust settings for every broker: short group timeouts (ready in seconds, not 30 s) and
+at-least-once processing (counting is made idempotent by offset watermarks, so no Kafka
+transactions are needed). Three more apply to the embedded broker alone (``ATLAS_BROKER_KIND``,
+detected by default; docs/deployment.md has the measurements): producer batches of one record
+(it reports a batch's first offset + 1 as a partition's end, and Faust's changelog recovery
+would drop the tail of a changelog), no recovery consistency check (it keeps topics in memory),
+and a 20 ms fetch wait (it holds every fetch for the full wait even when records arrive).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from atlas_streams.agents.catalog import register_catalog_agents
 from atlas_streams.agents.discovery import DatasetDiscovery
 from atlas_streams.agents.profiler import register_profiler
 from atlas_streams.agents.registry import register_registry_agent
+from atlas_streams.connectors.cluster import BrokerKind, resolve_broker_kind
 from atlas_streams.connectors.security import ssl_context
 from atlas_streams.faust_compat import apply_workarounds
 from atlas_streams.profiling import ProfileOptions
@@ -41,6 +44,10 @@ MAX_TABLE_VALUE_BYTES = 8 * 1024 * 1024  # a partial profile is one message; kee
 # are 120 MB. 256 changed neither Faust's own rate on 1-row messages nor the profiler's on
 # 100-row ones, measured side by side; the worker's peak RSS fell by ~10 MiB.
 STREAM_BUFFER_MESSAGES = 256
+# How long a fetch may wait for records. Kafka answers a fetch as soon as records arrive; the
+# embedded broker holds it for the whole wait, so every hop through a topic (a command, its
+# reply, a changelog) took 0-1.5 s with Faust's 1,500 ms: 20 ms gave 3-6 ms per hop, measured.
+EMBEDDED_FETCH_WAIT_MS = 20
 
 
 def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
@@ -56,8 +63,20 @@ def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
     return faust.SSLCredentials(context) if context is not None else None
 
 
-def _faust_app(settings: Settings) -> faust.App:
-    return faust.App(
+def _faust_app(settings: Settings, kind: BrokerKind) -> faust.App:
+    embedded = kind == "embedded"
+    # Faust's own defaults where the embedded broker needs nothing special.
+    workarounds: dict[str, Any] = {
+        # The embedded broker reports a batch's first offset + 1 as the partition's end, and
+        # Faust's changelog recovery reads only to that end: one record a batch keeps it exact.
+        "producer_max_batch_size": 1,
+        # It keeps topics in memory: after it restarts, a worker's persisted changelog offsets
+        # are ahead of the new, empty changelogs and Faust would refuse to start; the local
+        # tables are still the truth, and the profiler notices the restarted source log itself
+        # (tables/partial.py), warns once and writes its whole state anew.
+        "recovery_consistency_check": False,
+    } if embedded else {}
+    app = faust.App(
         settings.consumer_group,  # Faust's id: the consumer group, changelog topic prefix
         broker=settings.broker,
         broker_credentials=_credentials(settings),
@@ -66,7 +85,6 @@ def _faust_app(settings: Settings) -> faust.App:
         tabledir=str(settings.table_dir),
         autodiscover=False,
         processing_guarantee="at_least_once",
-        producer_max_batch_size=1,
         producer_max_request_size=MAX_TABLE_VALUE_BYTES,
         consumer_max_fetch_size=MAX_TABLE_VALUE_BYTES,
         stream_buffer_maxsize=STREAM_BUFFER_MESSAGES,
@@ -84,15 +102,14 @@ def _faust_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset=settings.auto_offset_reset,
         web_enabled=True,  # served by our own WebView (app.web_server), not faust.web
         table_standby_replicas=0,
-        # The embedded broker keeps topics in memory: after it restarts, a worker's persisted
-        # changelog offsets are ahead of the new, empty changelogs. Faust would refuse to start;
-        # the local tables are still the truth, and the profiler notices the restarted source
-        # log itself (tables/partial.py), warns once and writes its whole state anew.
-        recovery_consistency_check=False,
         # Subscribe to this worker's reply topic at start. Created lazily on the first ask(),
         # it changes the subscription mid-run: the group rebalances and the reply can be lost.
         reply_create_topic=True,
+        **workarounds,
     )
+    # Read by faust_compat (Faust hard-codes 1,500 ms when it creates its consumer).
+    app.atlas_fetch_max_wait_ms = EMBEDDED_FETCH_WAIT_MS if embedded else None
+    return app
 
 
 def _internal_topic(app: faust.App, settings: Settings, name: str) -> faust.TopicT:
@@ -103,10 +120,16 @@ def _internal_topic(app: faust.App, settings: Settings, name: str) -> faust.Topi
     )
 
 
-def create_app(settings: Settings) -> Atlas:
-    """Build the app with every topic, table and agent registered."""
+def create_app(settings: Settings, broker_kind: BrokerKind | None = None) -> Atlas:
+    """Build the app with every topic, table and agent registered.
+
+    ``broker_kind`` defaults to ``settings.broker_kind``, asking the brokers when it is "auto".
+    """
     apply_workarounds()
-    app = _faust_app(settings)
+    kind = broker_kind or resolve_broker_kind(
+        settings.broker_kind, settings.bootstrap_servers, settings.kafka_security
+    )
+    app = _faust_app(settings, kind)
     options = ProfileOptions()
     catalog = define_catalog_tables(app, settings)
     datasets = app.topic(value_type=bytes, value_serializer="raw", key_serializer="raw")

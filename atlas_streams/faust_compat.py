@@ -37,6 +37,7 @@ def apply_workarounds() -> None:
     _never_commit_skipped_messages()
     _rewind_partitions_without_commits()
     _commit_only_from_the_head()
+    _configurable_fetch_wait()
     _applied = True
 
 
@@ -151,6 +152,24 @@ async def _start_positions(consumer: Any, partitions: list[Any], rewind: bool) -
         return {tp: await consumer.position(tp) for tp in still}
     except IllegalStateError:  # revoked while seeking: the next assignment seeks again
         return {}
+
+
+def _configurable_fetch_wait() -> None:
+    # Faust creates its worker consumer with fetch_max_wait_ms=1500, with no setting to change
+    # it. Kafka answers a fetch as soon as records arrive, so the wait costs nothing there; the
+    # embedded broker holds every fetch for the full wait, so each hop through a topic took
+    # 0-1.5 s (a registry write, three hops, took 0.85-1.5 s). The app says what it needs in
+    # ``atlas_fetch_max_wait_ms`` (None: Faust's value); aiokafka reads the attribute at start.
+    original = AIOKafkaConsumerThread._create_worker_consumer
+
+    def _create_worker_consumer(self: Any, transport: Any) -> Any:
+        consumer = original(self, transport)
+        wait_ms = getattr(self.app, "atlas_fetch_max_wait_ms", None)
+        if wait_ms is not None:
+            consumer._fetch_max_wait_ms = int(wait_ms)  # noqa: SLF001 (no public setter)
+        return consumer
+
+    AIOKafkaConsumerThread._create_worker_consumer = _create_worker_consumer  # type: ignore[method-assign]
 
 
 def _commit_only_from_the_head() -> None:

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(
         1_048_576, ge=1024, description="larger dataset messages are dead-lettered"
     )
+    broker_kind: Literal["auto", "embedded", "kafka"] = Field(
+        "auto",
+        description="embedded (the Tansu broker: its workarounds apply), kafka, or auto (ask it)",
+    )
     session_timeout: float = Field(
         10.0, ge=2, le=300,
         description="Kafka group session timeout, s: how long a dead worker keeps its partitions",
