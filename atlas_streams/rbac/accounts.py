@@ -8,6 +8,7 @@ its plaintext next to the user: show it once, store only the user.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
@@ -18,9 +19,11 @@ from .users import User
 
 __all__ = [
     "DEMO_KEYS",
+    "active_admins",
     "bootstrap_admin",
     "create_user",
     "demo_users",
+    "lockout_problem",
     "new_user_id",
     "revoke",
     "rotate_key",
@@ -47,7 +50,7 @@ def create_user(
     new: NewUser, pepper: bytes, now: datetime, user_id: str | None = None
 ) -> tuple[User, str]:
     """Return a user made from a validated body, and the plaintext of their new key."""
-    key_id, plaintext = generate_key()
+    key_id, plaintext = generate_key(pepper)
     user = User(
         user_id=user_id or new_user_id(),
         username=new.username,
@@ -90,6 +93,26 @@ def with_column_masking(user: User, update: ColumnMaskingUpdate) -> User:
     return replace(user, masked_columns=masks)
 
 
+def active_admins(users: Iterable[User]) -> frozenset[str]:
+    """Return the ids of the users who are enabled and hold the admin role."""
+    return frozenset(u.user_id for u in users if not u.disabled and Role.ADMIN in u.roles)
+
+
+def lockout_problem(before: Iterable[User], after: User) -> str | None:
+    """Return why replacing one user by ``after`` would leave no active admin, else None.
+
+    Deleting, disabling or demoting the last active admin would lock every admin out for
+    good (no one could grant the role again): such a change is refused.
+    """
+    users = {u.user_id: u for u in before}
+    admins = active_admins(users.values())
+    users[after.user_id] = after
+    if admins and not active_admins(users.values()):
+        return (f"user {after.user_id!r} is the last active admin: give another user the admin "
+                "role first, or no one could manage users and roles any more")
+    return None
+
+
 def revoke(user: User) -> User:
     """Return the user disabled: their key stops authenticating and they count as deleted."""
     return replace(user, disabled=True)
@@ -97,7 +120,7 @@ def revoke(user: User) -> User:
 
 def rotate_key(user: User, pepper: bytes) -> tuple[User, str]:
     """Return the user with a new key (the old one stops working) and the new plaintext."""
-    key_id, plaintext = generate_key()
+    key_id, plaintext = generate_key(pepper)
     return replace(user, key_id=key_id, key_hash=hash_key(plaintext, pepper)), plaintext
 
 

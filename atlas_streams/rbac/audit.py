@@ -1,15 +1,13 @@
-"""The audit log: one event per access decision, hash-chained so tampering shows.
+"""The audit log's events: one per access decision, and the filters of the log's queries.
 
-Each event carries ``prev_hash`` (the previous event's ``hash``, or :data:`GENESIS` for the
-first) and ``hash`` = SHA-256 over ``prev_hash`` and the canonical JSON (sorted keys) of the
-event without its ``hash``. Editing, removing, inserting or reordering an event breaks the
-link at that event; :func:`verify_chain` reports the first such break. Cutting events off
-the end is only caught when the caller passes the head hash it saw last.
+Events are chained by :mod:`atlas_streams.rbac.chain` (keyed, so tampering shows). Anonymous
+401s are not audited one by one: :func:`anonymous_summary` folds a client's failed
+authentications over an interval into one event with a count, so an unauthenticated client adds
+a bounded number of events per minute.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -17,26 +15,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from .errors import InvalidRequest
 from .policy import Decision
 
 __all__ = [
     "DECISIONS",
-    "GENESIS",
     "MAX_LIMIT",
-    "ChainReport",
     "LogQuery",
-    "chain_event",
-    "event_hash",
+    "anonymous_summary",
     "filter_events",
     "new_event",
     "parse_log_query",
-    "verify_chain",
+    "refusal_event",
 ]
-
-GENESIS = "0" * 64
 DECISIONS = ("allowed", "denied")
 MAX_LIMIT = 1000
 
@@ -53,11 +44,13 @@ def new_event(
     dataset: str | None = None,
     client: str | None = None,
     event_id: str | None = None,
+    request_id: str | None = None,
 ) -> dict[str, Any]:
     """Return an unchained audit event for one decision; ``ts`` must be timezone-aware."""
     if ts.tzinfo is None:
         raise ValueError("audit timestamps must be timezone-aware; pass datetime.now(UTC)")
     return {
+        "request_id": request_id,
         "event_id": event_id or secrets.token_hex(16),
         "ts": ts.isoformat(),
         "user_id": user_id,
@@ -73,80 +66,30 @@ def new_event(
     }
 
 
-def event_hash(prev_hash: str, event: Mapping[str, Any]) -> str:
-    """Return the SHA-256 hex over ``prev_hash`` and the event's canonical JSON minus ``hash``."""
-    body = {name: value for name, value in event.items() if name != "hash"}
-    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
+def anonymous_summary(
+    *, client: str | None, count: int, first: datetime, last: datetime, reasons: Mapping[str, int],
+) -> dict[str, Any]:
+    """Return one audit event for ``count`` failed authentications of a client between times."""
+    return {
+        **new_event(ts=last, method="*", path="*", permission=None,
+                    decision=Decision(False, 401, "unauthenticated"), client=client),
+        "count": count,
+        "first_ts": first.isoformat(),
+        "reasons": dict(sorted(reasons.items())),
+    }
 
 
-def chain_event(prev_hash: str, event: Mapping[str, Any]) -> dict[str, Any]:
-    """Return a copy of ``event`` linked after ``prev_hash``, with its own ``hash``."""
-    linked = {name: value for name, value in event.items() if name != "hash"}
-    linked["prev_hash"] = prev_hash
-    linked["hash"] = event_hash(prev_hash, linked)
-    return linked
+def refusal_event(*, ts: datetime, where: str, reason: str, detail: str) -> dict[str, Any]:
+    """Return the audit event of bytes refused because no worker sealed them.
 
-
-@dataclass(frozen=True)
-class ChainReport:
-    """The result of verifying a chain: ``checked`` counts the events found intact."""
-
-    ok: bool
-    checked: int
-    first_break_index: int | None
-    first_break_event_id: str | None
-    reason: str
-    head: str  # hash of the last intact event (``start_hash`` when none)
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the report as a JSON-ready body."""
-        return {
-            "ok": self.ok,
-            "checked": self.checked,
-            "first_break_index": self.first_break_index,
-            "first_break_event_id": self.first_break_event_id,
-            "reason": self.reason,
-            "head": self.head,
-        }
-
-
-def verify_chain(
-    events: Iterable[Mapping[str, Any]],
-    start_hash: str = GENESIS,
-    expected_head: str | None = None,
-) -> ChainReport:
-    """Return whether the events form an unbroken chain from ``start_hash``, and where not."""
-    prev = start_hash
-    checked = 0
-    for index, event in enumerate(events):
-        problem = _link_problem(prev, event)
-        if problem is not None:
-            event_id = event.get("event_id") if isinstance(event, Mapping) else None
-            return ChainReport(False, checked, index, _str_or_none(event_id), problem, prev)
-        prev = event["hash"]
-        checked += 1
-    if expected_head is not None and prev != expected_head:
-        return ChainReport(False, checked, None, None, "chain ends before the expected head", prev)
-    return ChainReport(True, checked, None, None, "intact", prev)
-
-
-def _link_problem(prev: str, event: object) -> str | None:
-    if not isinstance(event, Mapping):
-        return "event is not a JSON object"
-    if event.get("prev_hash") != prev:
-        return "prev_hash does not match the previous event: one was removed, added or moved"
-    try:
-        expected = event_hash(prev, event)
-    except (TypeError, orjson.JSONEncodeError):
-        return "event cannot be encoded as JSON"
-    if event.get("hash") != expected:
-        return "hash does not match the event's content: the event was edited"
-    return None
-
-
-def _str_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+    ``where`` says where they were found (a topic, partition and offset, or a table and key),
+    ``reason`` is ``forged_message`` or ``forged_record``, ``detail`` what was wrong.
+    """
+    return {
+        **new_event(ts=ts, method="KAFKA", path=where, permission=None,
+                    decision=Decision(False, 403, reason)),
+        "detail": detail,
+    }
 
 
 @dataclass(frozen=True)

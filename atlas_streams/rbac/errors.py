@@ -6,7 +6,7 @@ means stored bytes could not be read back and is an operator problem, not a clie
 
 from __future__ import annotations
 
-__all__ = ["CorruptRecord", "InvalidRequest", "RbacError"]
+__all__ = ["CorruptRecord", "Forged", "InvalidRequest", "RbacError"]
 
 
 class RbacError(Exception):
@@ -28,3 +28,7 @@ class InvalidRequest(RbacError, ValueError):
 
 class CorruptRecord(RbacError, ValueError):
     """Stored user bytes are not a record this version can read; restore or recreate the user."""
+
+
+class Forged(RbacError, ValueError):
+    """Bytes claim to come from a worker but their seal does not hold; refuse them, audit why."""

@@ -1,9 +1,12 @@
 """API keys: generation, peppered hashing, constant-time verification and key-id lookup.
 
 A generated key reads ``atl_<key_id>_<secret>``: the 16-hex key id is not secret and lets the
-caller find the one stored hash to check without scanning every user. Keys in any other shape
-(the demo keys, an operator-chosen ``ATLAS_ADMIN_KEY``) get a key id derived from the key with
-the pepper, so an id seen in the audit log cannot be used to guess such a key offline. Only
+caller find the one stored hash to check without scanning every user. The key id is minted from
+the secret with the pepper (:func:`minted`), so a worker can tell a key that some worker made
+(one created a moment ago on another worker, worth waiting for) from a guess (refused at once).
+Keys in any other shape (the demo keys, an operator-chosen ``ATLAS_ADMIN_KEY``) get a key id
+derived from the key with the pepper, so an id seen in the audit log cannot be used to guess
+such a key offline. Only
 the HMAC of a key is ever stored; the plaintext is shown once, when it is made.
 """
 
@@ -20,6 +23,7 @@ __all__ = [
     "generate_key",
     "hash_key",
     "key_id_for",
+    "minted",
     "parse_key",
     "verify_key",
 ]
@@ -31,10 +35,24 @@ _SECRET_BYTES = 32
 _FORMAT = re.compile(r"atl_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 
 
-def generate_key() -> tuple[str, str]:
-    """Return a new ``(key_id, plaintext)`` pair drawn from :mod:`secrets`."""
-    key_id = secrets.token_hex(_KEY_ID_HEX // 2)
-    return key_id, f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(_SECRET_BYTES)}"
+def generate_key(pepper: bytes) -> tuple[str, str]:
+    """Return a new ``(key_id, plaintext)`` pair: a secret from :mod:`secrets`, its id minted."""
+    secret = secrets.token_urlsafe(_SECRET_BYTES)
+    key_id = _mint(pepper, secret)
+    return key_id, f"{KEY_PREFIX}{key_id}_{secret}"
+
+
+def _mint(pepper: bytes, secret: str) -> str:
+    return _hmac(pepper, b"atlas-key-mint\x00", secret)[:_KEY_ID_HEX]
+
+
+def minted(plaintext: object, pepper: bytes) -> bool:
+    """Return whether a well-formed generated key was made by a worker holding ``pepper``."""
+    key_id = parse_key(plaintext)
+    if key_id is None or not isinstance(plaintext, str):
+        return False
+    secret = plaintext[len(KEY_PREFIX) + _KEY_ID_HEX + 1:]  # the secret may hold "_" too
+    return hmac.compare_digest(key_id, _mint(pepper, secret))
 
 
 def parse_key(plaintext: object) -> str | None:

@@ -12,6 +12,7 @@ from atlas_streams.rbac.keys import (
     generate_key,
     hash_key,
     key_id_for,
+    minted,
     parse_key,
     verify_key,
 )
@@ -20,7 +21,7 @@ PEPPER = b"pepper-for-keys"
 
 
 def test_generated_keys_are_unique_and_carry_their_id() -> None:
-    pairs = [generate_key() for _ in range(50)]
+    pairs = [generate_key(PEPPER) for _ in range(50)]
     assert len({plaintext for _, plaintext in pairs}) == 50
     for key_id, plaintext in pairs:
         assert plaintext.startswith(f"{KEY_PREFIX}{key_id}_")
@@ -29,8 +30,20 @@ def test_generated_keys_are_unique_and_carry_their_id() -> None:
         assert key_id_for(plaintext, PEPPER) == key_id
 
 
+def test_a_minted_key_is_told_from_a_well_formed_guess() -> None:
+    key_id, plaintext = generate_key(PEPPER)
+    guess = f"{KEY_PREFIX}{'0' * 16}_{plaintext[21:]}"  # well formed, id not minted
+    other_id = f"{KEY_PREFIX}{key_id}_{'A' * 43}"  # a real id with another secret
+
+    assert minted(plaintext, PEPPER)
+    assert parse_key(guess) is not None and not minted(guess, PEPPER)
+    assert not minted(other_id, PEPPER)
+    assert not minted(plaintext, b"another-pepper!!")
+    assert not minted("atlas-admin-key", PEPPER) and not minted(None, PEPPER)
+
+
 def test_hash_verifies_only_the_same_key_under_the_same_pepper() -> None:
-    _, plaintext = generate_key()
+    _, plaintext = generate_key(PEPPER)
     stored = hash_key(plaintext, PEPPER)
     assert len(stored) == 64 and plaintext not in stored
     assert verify_key(plaintext, stored, PEPPER)
