@@ -20,18 +20,21 @@ from typing import Any
 import faust
 
 from atlas_streams import topics
-from atlas_streams.agents.access import register_access_agents
+from atlas_streams.agents.access import AccessAgentOptions, register_access_agents
 from atlas_streams.agents.catalog import register_catalog_agents
 from atlas_streams.agents.discovery import DatasetDiscovery
 from atlas_streams.agents.profiler import register_profiler
 from atlas_streams.agents.registry import register_registry_agent
+from atlas_streams.agents.sealing import Opener, Refusals
+from atlas_streams.agents.trail import AuditTrail
 from atlas_streams.connectors.cluster import BrokerKind, resolve_broker_kind
 from atlas_streams.connectors.security import ssl_context
 from atlas_streams.faust_compat import apply_workarounds
 from atlas_streams.profiling import ProfileOptions
+from atlas_streams.rbac import ChainHead
 from atlas_streams.runtime import Atlas
 from atlas_streams.settings import Settings
-from atlas_streams.tables.access import define_access_tables
+from atlas_streams.tables.access import builtin_users, define_access_tables
 from atlas_streams.tables.catalog import define_catalog_tables
 from atlas_streams.tables.registry import define_registry_tables
 from atlas_streams.web.server import WebView
@@ -48,6 +51,7 @@ STREAM_BUFFER_MESSAGES = 256
 # embedded broker holds it for the whole wait, so every hop through a topic (a command, its
 # reply, a changelog) took 0-1.5 s with Faust's 1,500 ms: 20 ms gave 3-6 ms per hop, measured.
 EMBEDDED_FETCH_WAIT_MS = 20
+AUDIT_FETCH_WAIT_MS = 500  # the audit reader's fetch wait on Kafka (aiokafka's default)
 
 
 def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
@@ -143,26 +147,36 @@ def create_app(settings: Settings, broker_kind: BrokerKind | None = None) -> Atl
         value_serializer="raw",
     )
     register_profiler(app, datasets, catalog, deadletter, view_topic, settings, options)
-    snapshot_agent = register_catalog_agents(app, view_topic, commands, catalog, options)
+    secrets = settings.secrets()
+    trail = AuditTrail(settings, secrets, app.atlas_fetch_max_wait_ms or AUDIT_FETCH_WAIT_MS)
+    refusals = Refusals(trail, deadletter)
+    opener = Opener(secrets.signing, refusals)
+    snapshot_agent = register_catalog_agents(
+        app, view_topic, commands, catalog, options, opener
+    )
     discovery = DatasetDiscovery(app, datasets, settings)
     discovery.install()
-    access = define_access_tables(app)
+    access = define_access_tables(app, secrets.signing, refusals.record)
     user_commands = _internal_topic(app, settings, topics.USER_COMMANDS)
     decisions = _internal_topic(app, settings, topics.AUDIT_DECISIONS)
     audit_topic = app.topic(topics.AUDIT, value_serializer="raw", key_serializer="raw")
     user_agent = register_access_agents(
-        app, user_commands, decisions, audit_topic, access, chain_id=settings.app_id
+        app, user_commands, decisions, audit_topic, access, AccessAgentOptions(
+            chain_id=settings.app_id, opener=opener, audit=secrets.audit,
+            builtins=lambda: builtin_users(settings, secrets),
+            last_read=lambda: ChainHead(trail.index.check.hash, trail.index.check.seq),
+        ),
     )
     registry = define_registry_tables(app)
     registry_agent = register_registry_agent(
         app, _internal_topic(app, settings, topics.REGISTRY_COMMANDS),
         app.topic(topics.REGISTRY_EVENTS, value_serializer="raw", key_serializer="raw"),
-        registry, run_exists=lambda run_id: run_id in catalog.snapshots,
+        registry, run_exists=lambda run_id: run_id in catalog.snapshots, opener=opener,
     )
     atlas = Atlas(
         app=app, settings=settings, options=options, catalog=catalog, discovery=discovery,
-        snapshot_agent=snapshot_agent, access=access, user_agent=user_agent, decisions=decisions,
-        registry=registry, registry_agent=registry_agent,
+        snapshot_agent=snapshot_agent, access=access, user_agent=user_agent, secrets=secrets,
+        trail=trail, registry=registry, registry_agent=registry_agent,
     )
     app.web_server(WebView(atlas))
     return atlas

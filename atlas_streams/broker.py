@@ -95,7 +95,9 @@ class EmbeddedBroker:
     def start(self, timeout: float = 10.0) -> EmbeddedBroker:
         """Start the broker and wait until it accepts connections."""
         out = subprocess.DEVNULL if self.quiet else None
-        self.process = subprocess.Popen(self.command(), stdout=out, stderr=out)
+        # A session of its own: a Ctrl-C in the terminal must not stop it before the workers.
+        self.process = subprocess.Popen(self.command(), stdout=out, stderr=out,
+                                        start_new_session=True)
         if not wait_for_port(self.host, self.port, timeout):
             self.stop()
             raise BrokerError(f"the broker did not start listening on {self.host}:{self.port}")

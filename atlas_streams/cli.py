@@ -1,4 +1,4 @@
-"""The ``atlas-streams`` command: broker, worker, produce and demo.
+"""The ``atlas-streams`` command: broker, worker, produce, demo and admin.
 
 Every option falls back to its ``ATLAS_<NAME>`` environment variable, then to the default in
 :mod:`atlas_streams.settings`. Errors end the command with one line on stderr and status 2.
@@ -104,26 +104,86 @@ def broker(port: int, host: str, cert: Path | None, key: Path | None) -> None:
 def worker(**flags: Any) -> None:
     """Run one worker: agents, RocksDB tables and the web view."""
     settings = settings_from(**flags)
+    try:
+        settings.secrets()  # before the broker: a missing secret is the first thing to fix
+    except SettingsError as exc:
+        fail(str(exc))
     require_broker(settings)
     run_worker(settings)
 
 
 def run_worker(settings: Settings) -> None:
     """Run a worker in this process until it is stopped."""
-    import faust
-
     from atlas_streams.agents.discovery import list_topics
     from atlas_streams.app import create_app
+    from atlas_streams.stopping import PromptWorker
+    from atlas_streams.tables.outbox import DataDirInUse
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    atlas = create_app(settings)
+    try:
+        atlas = create_app(settings)
+    except DataDirInUse as exc:
+        fail(str(exc))
     # Subscribe to the datasets that exist already in the first join: finding them later on the
     # discovery timer would make the group rebalance again at once.
     try:
         atlas.discovery.accept(asyncio.run(list_topics(settings)))
     except Exception as exc:  # the timer retries; the worker must still start
         click.echo(f"atlas-streams: warning: could not list dataset topics yet: {exc}", err=True)
-    faust.Worker(atlas.app, loglevel=settings.log_level.upper()).execute_from_commandline()
+    PromptWorker(atlas.app, loglevel=settings.log_level.upper()).execute_from_commandline()
+
+
+@main.group()
+def admin() -> None:
+    """Recover access without the web view (needs the broker and the workers' secrets)."""
+
+
+def _admin_settings(flags: dict[str, Any]) -> tuple[Settings, Any]:
+    settings = settings_from(**flags)
+    try:
+        secrets = settings.secrets()
+    except SettingsError as exc:
+        fail(str(exc))
+    require_broker(settings)
+    return settings, secrets
+
+
+def _show_key(user_id: str, plaintext: str) -> None:
+    click.echo(f"user {user_id}: new API key (shown once, store it now):")
+    click.echo(plaintext)
+
+
+@admin.command("create-key")
+@click.option("--username", required=True, help="name of the new admin user")
+@click.option("--email", required=True, help="e-mail of the new admin user")
+@broker_option
+def create_key(username: str, email: str, **flags: Any) -> None:
+    """Create a new user with the admin role and print its key."""
+    from atlas_streams.admin import AdminError, create_admin_key
+    from atlas_streams.rbac import InvalidRequest, parse_new_user
+
+    settings, secrets = _admin_settings(flags)
+    try:
+        parse_new_user({"username": username, "email": email, "roles": ["admin"]})
+        user, plaintext = asyncio.run(create_admin_key(settings, secrets, username, email))
+    except (InvalidRequest, AdminError) as exc:
+        fail(str(exc))
+    _show_key(user.user_id, plaintext)
+
+
+@admin.command("reset-key")
+@click.argument("user_id")
+@broker_option
+def reset_key_command(user_id: str, **flags: Any) -> None:
+    """Give USER_ID a new key (the old one stops working) and print it."""
+    from atlas_streams.admin import AdminError, reset_key
+
+    settings, secrets = _admin_settings(flags)
+    try:
+        user, plaintext = asyncio.run(reset_key(settings, secrets, user_id))
+    except AdminError as exc:
+        fail(str(exc))
+    _show_key(user.user_id, plaintext)
 
 
 @main.command()

@@ -54,7 +54,10 @@ class WorkerProcess:
         env = {**os.environ, **self.env}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+            # A session of its own: a Ctrl-C in the terminal reaches only its parent, which
+            # stops it (one SIGTERM, a clean stop) before it stops the broker.
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
         return self
 
     def wait_ready(self, timeout: float = 60.0) -> None:

@@ -8,8 +8,9 @@ from typing import Any
 import faust
 
 from atlas_streams.agents.discovery import DatasetDiscovery
+from atlas_streams.agents.trail import AuditTrail
 from atlas_streams.profiling import ProfileOptions
-from atlas_streams.settings import Settings
+from atlas_streams.settings import Secrets, Settings
 from atlas_streams.tables.access import AccessTables
 from atlas_streams.tables.catalog import CatalogTables
 
@@ -28,6 +29,7 @@ class Atlas:
     snapshot_agent: Any  # faust agent; answers ``ask`` with {"ok": bool, ...}
     access: AccessTables
     user_agent: Any  # faust agent; answers ``ask`` with {"ok": bool, "user"|"error": ...}
-    decisions: Any  # faust topic of raw access decisions, chained by the audit agent
+    secrets: Secrets
+    trail: AuditTrail  # records decisions on this worker, answers access-log queries
     registry: Any = None  # tables.registry.RegistryTables: model states, every worker
     registry_agent: Any = None  # faust agent; answers ``ask`` (see agents/registry.py)

@@ -6,6 +6,7 @@ Precedence: a flag given on the command line, then ``ATLAS_<NAME>``, then the de
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -15,9 +16,31 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from atlas_streams.connectors.config import KafkaSecurity, parse_security
 from atlas_streams.connectors.errors import ConnectorConfigError
+from atlas_streams.rbac.signing import MIN_KEY_BYTES, Keyring
 from atlas_streams.topics import dataset_of
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = ["Secrets", "Settings", "SettingsError", "load_settings"]
+
+# Secrets that may also be given as a file (``<name>_file``: Docker and Kubernetes secrets).
+SECRET_FILES = ("sasl_password", "key_pepper", "signing_key", "audit_key")
+# Demo mode only (ATLAS_DEMO_KEYS=1, never by default): secrets anyone can read here, so that a
+# laptop demo and the tests run with no set-up. Outside demo mode a worker without its own
+# secrets refuses to start.
+DEMO_SECRETS = {
+    "key_pepper": "atlas-demo-pepper-not-secret",
+    "signing_key": "atlas-demo-signing-key-not-secret",
+    "audit_key": "atlas-demo-audit-key-not-secret",
+}
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """The worker's secrets, as the domain takes them."""
+
+    pepper: bytes  # mixed into stored API-key hashes
+    signing: Keyring  # seals internal commands and stored access records
+    audit: Keyring  # keys the audit chain
+    demo: bool  # True when the demo's published secrets are in use
 
 
 class SettingsError(ValueError):
@@ -57,9 +80,34 @@ class Settings(BaseSettings):
     )
     demo_keys: bool = Field(False, description="create the four well-known demo users and keys")
     admin_key: SecretStr | None = Field(None, description="the first admin key when not in demo mode")
-    key_pepper: SecretStr = Field(
-        SecretStr("atlas-streams-default-pepper"),
-        description="per-deployment secret mixed into stored key hashes",
+    key_pepper: SecretStr | None = Field(
+        None, description="per-deployment secret mixed into stored key hashes (16+ bytes)"
+    )
+    key_pepper_file: FilePath | None = Field(None, description="file holding the key pepper")
+    signing_key: SecretStr | None = Field(
+        None, description="secret that seals internal commands and stored access records"
+    )
+    signing_key_file: FilePath | None = Field(None, description="file holding the signing key")
+    signing_previous_keys: SecretStr | None = Field(
+        None, description="comma-separated signing keys being rotated out (still accepted)"
+    )
+    audit_key: SecretStr | None = Field(
+        None, description="secret of the audit chain's HMAC (16+ bytes)"
+    )
+    audit_key_file: FilePath | None = Field(None, description="file holding the audit key")
+    audit_previous_keys: SecretStr | None = Field(
+        None, description="comma-separated audit keys rotated out (events they made still verify)"
+    )
+    audit_retention_days: float = Field(
+        30.0, gt=0, le=36500, description="days of audit events each worker keeps queryable"
+    )
+    auth_summary_seconds: float = Field(
+        60.0, gt=0, le=3600,
+        description="failed authentications of a client are audited as one event this often",
+    )
+    auth_failures_per_minute: int = Field(
+        30, ge=1, le=100_000,
+        description="failed authentications a client address may make a minute before 429s",
     )
     log_level: str = Field("info", description="debug, info, warning or error")
     artifacts_uri: str | None = Field(
@@ -128,17 +176,23 @@ class Settings(BaseSettings):
 
     @model_validator(mode="before")
     @classmethod
-    def _read_password_file(cls, data: Any) -> Any:
-        # The file is read here, once; its content lives on only as a SecretStr.
-        if not isinstance(data, dict) or data.get("sasl_password_file") in (None, ""):
+    def _read_secret_files(cls, data: Any) -> Any:
+        # Each file is read here, once; its content lives on only as a SecretStr.
+        if not isinstance(data, dict):
             return data
-        if data.get("sasl_password") is not None:
-            raise ValueError("set ATLAS_SASL_PASSWORD or ATLAS_SASL_PASSWORD_FILE, not both")
-        try:
-            secret = Path(data["sasl_password_file"]).read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError):
-            return data  # the field's own check names the file setting
-        return {**data, "sasl_password": secret}
+        for name in SECRET_FILES:
+            path = data.get(f"{name}_file")
+            if path in (None, ""):
+                continue
+            if data.get(name) is not None:
+                upper = name.upper()
+                raise ValueError(f"set ATLAS_{upper} or ATLAS_{upper}_FILE, not both")
+            try:
+                secret = Path(path).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError):
+                continue  # the field's own check names the file setting
+            data = {**data, name: secret}
+        return data
 
     @model_validator(mode="after")
     def _check_security(self) -> Settings:
@@ -193,10 +247,48 @@ class Settings(BaseSettings):
         """Return how messages of ``dataset`` are decoded: json, string or bytes."""
         return self.deserializers.get(dataset, "json")
 
+    def secrets(self) -> Secrets:
+        """Return the worker's secrets; in demo mode, the demo's for any that is not set.
+
+        Raises:
+            SettingsError: outside demo mode, naming every secret that is missing or too short.
+        """
+        values: dict[str, bytes] = {}
+        missing = []
+        for name in ("key_pepper", "signing_key", "audit_key"):
+            given: SecretStr | None = getattr(self, name)
+            if given is not None and len(given.get_secret_value().encode()) >= MIN_KEY_BYTES:
+                values[name] = given.get_secret_value().encode()
+            elif given is None and self.demo_keys:
+                values[name] = DEMO_SECRETS[name].encode()
+            else:
+                missing.append(f"ATLAS_{name.upper()}")
+        if missing:
+            raise SettingsError(
+                f"set {', '.join(missing)} (or the *_FILE variants) to a secret of "
+                f"{MIN_KEY_BYTES}+ bytes, the same on every worker, e.g. `openssl rand -hex 32`; "
+                "a worker has no default secrets outside demo mode (ATLAS_DEMO_KEYS=1)"
+            )
+        return Secrets(
+            pepper=values["key_pepper"],
+            signing=Keyring.of(values["signing_key"], *_previous(self.signing_previous_keys)),
+            audit=Keyring.of(values["audit_key"], *_previous(self.audit_previous_keys)),
+            demo=any(values[name] == DEMO_SECRETS[name].encode() for name in DEMO_SECRETS),
+        )
+
     @property
     def table_dir(self) -> Path:
         """Return the directory Faust keeps its RocksDB tables in."""
         return self.data_dir / "tables"
+
+
+def _previous(keys: SecretStr | None) -> list[bytes]:
+    if keys is None:
+        return []
+    found = [part.strip().encode() for part in keys.get_secret_value().split(",") if part.strip()]
+    if any(len(key) < MIN_KEY_BYTES for key in found):
+        raise SettingsError(f"every previous key must have {MIN_KEY_BYTES}+ bytes")
+    return found
 
 
 def load_settings(**flags: Any) -> Settings:

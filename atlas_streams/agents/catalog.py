@@ -14,6 +14,7 @@ import faust
 import orjson
 
 from atlas_streams.agents.context import current_event
+from atlas_streams.agents.sealing import Opener
 from atlas_streams.profiling import ProfileOptions
 from atlas_streams.tables.catalog import CatalogTables
 from atlas_streams.tables.partial import merge_partials
@@ -33,6 +34,7 @@ def register_catalog_agents(
     commands: faust.TopicT,
     tables: CatalogTables,
     options: ProfileOptions,
+    opener: Opener,
 ) -> Any:
     """Register the view and snapshot agents; return the snapshot agent (for ``ask``)."""
 
@@ -54,10 +56,12 @@ def register_catalog_agents(
 
     @app.agent(commands, name="atlas-catalog-commands")
     async def catalog_commands(stream: faust.StreamT) -> Any:
-        async for command in stream:
-            body = orjson.loads(command)
-            if body.get("type") == "snapshot":
-                tables.snapshots[body["run_id"]] = command
+        async for event in stream.events():
+            body = opener.open(event)
+            if not isinstance(body, dict):
+                yield {"ok": False, "error": "refused: not sealed by a worker"}
+            elif body.get("type") == "snapshot":
+                tables.snapshots[body["run_id"]] = orjson.dumps(body)
                 yield {"ok": True, "run_id": body["run_id"]}
             else:
                 yield {"ok": False, "error": f"unknown catalog command {body.get('type')!r}"}

@@ -9,7 +9,6 @@ A partition's offsets are applied without holes: a missing range is read from th
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import functools
 import logging
@@ -19,23 +18,22 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import faust
-import orjson
 from aiokafka.errors import KafkaError
 
 from atlas_streams.agents.backfill import BackfillStalled, read_range
 from atlas_streams.agents.batching import take_events_bounded
 from atlas_streams.agents.context import current_event
+from atlas_streams.agents.deadletter import dead_letter
 from atlas_streams.profiling import ProfileOptions
 from atlas_streams.settings import Settings
 from atlas_streams.tables.catalog import CatalogTables
 from atlas_streams.tables.partial import PartialProfile, applied_offset, plan_batch
-from atlas_streams.wire import Rejected, decode_batch
+from atlas_streams.wire import decode_batch
 
 __all__ = ["partial_key", "register_profiler"]
 
 log = logging.getLogger(__name__)
 
-DEADLETTER_SAMPLE_BYTES = 262_144  # bytes of a bad value copied into its dead letter, at most
 DECODE_CHUNK_BYTES = 4 << 20  # bytes of message values decoded and profiled at a time, at most
 REPUBLISH_INTERVAL = 2.0  # s between checks that the view has every partial this worker holds
 HOLE_CHECK_INTERVAL = 2.0  # s between comparisons of committed offsets with the watermarks
@@ -210,7 +208,7 @@ def _profile_partition(
             settings.deserializer_of(dataset),
         )
         for rejected in decoded.rejected:
-            deadletter.send_soon(value=_dead_letter(chunk[rejected.index], rejected))
+            deadletter.send_soon(value=dead_letter(chunk[rejected.index], rejected.reason))
         state.profile.update(decoded.rows, time.time())
         if decoded.rejected:
             state.profile.add_invalid(len(decoded.rejected))
@@ -262,22 +260,3 @@ def _chunks(messages: Sequence[Any]) -> Iterator[Sequence[Any]]:
         size += length
     if start < len(messages):
         yield messages[start:]
-
-
-def _dead_letter(message: Any, rejected: Rejected) -> bytes:
-    value: bytes = message.value or b""
-    body: dict[str, Any] = {
-        "reason": rejected.reason,
-        "topic": message.topic,
-        "partition": message.partition,
-        "offset": message.offset,
-        "timestamp": message.timestamp,
-        "size": len(value),
-        "truncated": len(value) > DEADLETTER_SAMPLE_BYTES,
-    }
-    sample = value[:DEADLETTER_SAMPLE_BYTES]
-    try:
-        body["value"] = sample.decode("utf-8")
-    except UnicodeDecodeError:
-        body["value_base64"] = base64.b64encode(sample).decode("ascii")
-    return orjson.dumps(body)

@@ -25,6 +25,7 @@ from typing import Any
 import faust
 import orjson
 
+from atlas_streams.agents.sealing import Opener
 from atlas_streams.registry import (
     Conflict,
     Event,
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 
 # Reply error kind -> HTTP status the web view answers with.
 ERROR_KINDS: Mapping[str, int] = {"not_found": 404, "conflict": 409, "invalid": 422,
-                                  "internal": 500}
+                                  "forbidden": 403, "internal": 500}
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ def register_registry_agent(
     events_topic: faust.TopicT,
     tables: RegistryTables,
     run_exists: Callable[[str], bool],
+    opener: Opener,
 ) -> Any:
     """Register the registry agent; return it (the web view ``ask``s it)."""
 
@@ -131,8 +133,11 @@ def register_registry_agent(
     async def registry_commands(stream: faust.StreamT) -> Any:
         # stream.events() sets the current event, so table writes go to partition 0.
         async for event in stream.events():
+            request = opener.open(event)
+            if not isinstance(request, dict):
+                yield {"ok": False, "error": "forbidden", "message": "not sealed by a worker"}
+                continue
             try:
-                request = orjson.loads(event.value)
                 name = request["model"]
                 outcome = carry_out(tables.owned(name), request, now=datetime.now(UTC),
                                     run_exists=run_exists)

@@ -2,64 +2,56 @@
 
 One middleware enforces :func:`atlas_streams.rbac.decide` for the route aiohttp actually
 matched: the permission belongs to the handler that runs, so no spelling of a path (``..``,
-encoded slashes, case) reaches a handler without its check. Every decision, 401s included, is
-sent to the audit chain with its final status. Keys are looked up by key id and compared as
-peppered hashes in constant time; the plaintext is never logged, stored or sent anywhere.
+encoded slashes, case) reaches a handler without its check. Keys are looked up by key id and
+compared as peppered hashes in constant time; the plaintext is never logged, stored or sent.
+
+Every authenticated request's decision is audited with its final status, written to the
+worker's outbox before the response goes out (``agents/trail.py``): no request waits on Kafka,
+and no decision is lost. Failed authentications are rate-limited and summarised instead
+(``web/floods.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from atlas_streams.rbac import (
+    PUBLIC_ENDPOINTS,
     Decision,
     User,
-    bootstrap_admin,
     can_access_dataset,
     decide,
-    demo_users,
     guard_for,
     key_id_for,
     mask_key,
     mask_profile,
+    minted,
     new_event,
-    parse_key,
     verify_key,
 )
+from atlas_streams.rbac.policy import DATASET_DENIED
 from atlas_streams.registry import RegistryError
 from atlas_streams.runtime import Atlas
+from atlas_streams.tables.access import builtin_users
 from atlas_streams.web.errors import HttpError, json_error, registry_status
+from atlas_streams.web.floods import FailureLimiter, FailureSummary
 from atlas_streams.web.page import dashboard_page
 
-__all__ = ["UserAccess", "builtin_users", "find_user", "middlewares"]
-
-log = logging.getLogger(__name__)
+__all__ = ["Authenticator", "UserAccess", "find_user", "middlewares"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 KEY_HEADER = "X-API-Key"
-NEW_KEY_GRACE = 2.0  # s a worker waits for a just-created key to reach its copy of the table
-
-
-def builtin_users(atlas: Atlas) -> dict[str, User]:
-    """Return the users that exist without a stored record, by key id (demo and first admin)."""
-    settings = atlas.settings
-    pepper = settings.key_pepper.get_secret_value().encode()
-    now = datetime.now(UTC)
-    users: list[User] = []
-    if settings.demo_keys:
-        users.extend(demo_users(pepper, now))
-    elif settings.admin_key is not None:
-        users.append(bootstrap_admin(settings.admin_key.get_secret_value(), pepper, now))
-    return {user.key_id: user for user in users}
+# A key minted by a worker but not yet in this worker's copy of the keys table was created on
+# another worker a moment ago (its changelog takes ~20-50 ms to arrive here): wait this long
+# for it. Keys no worker minted (guesses) are refused at once.
+NEW_KEY_GRACE = 2.0
 
 
 def find_user(atlas: Atlas, builtins: dict[str, User], user_id: str) -> User | None:
@@ -87,28 +79,46 @@ class UserAccess:
         return mask_profile(report, masks, self.masking_key) if masks else report
 
 
+@dataclasses.dataclass(frozen=True)
+class Authenticated:
+    """The outcome of checking a presented key: the user, or why not."""
+
+    user: User | None
+    key_id: str | None
+    failure: str | None = None  # missing_key, unknown_key, revoked_key, wrong_key, disabled
+
+
 class Authenticator:
     """Resolve presented keys to active users."""
 
     def __init__(self, atlas: Atlas) -> None:
         self.atlas = atlas
-        self.pepper = atlas.settings.key_pepper.get_secret_value().encode()
-        self.builtins = builtin_users(atlas)
+        self.pepper = atlas.secrets.pepper
+        self.builtins = builtin_users(atlas.settings, atlas.secrets)
 
-    async def user_for(self, presented: str | None) -> tuple[User | None, str | None]:
-        """Return (user, key id) for a presented key; (None, key id or None) when unknown."""
-        key_id = key_id_for(presented, self.pepper) if presented else None
+    async def check(self, presented: str | None) -> Authenticated:
+        """Return the user a presented key belongs to, or why it does not authenticate."""
+        if not presented:
+            return Authenticated(None, None, "missing_key")
+        key_id = key_id_for(presented, self.pepper)
         if key_id is None:
-            return None, None
-        user = self._lookup(key_id)
-        if user is None and parse_key(presented) is not None:
-            user = await self._await_new_key(key_id)
-        if user is None or user.disabled or not verify_key(presented, user.key_hash, self.pepper):
-            return None, key_id
-        return user, key_id
+            return Authenticated(None, None, "unknown_key")
+        found = self._lookup(key_id)
+        if found is None and minted(presented, self.pepper):
+            found = await self._await_new_key(key_id)
+        if found is None or found is False:
+            return Authenticated(None, key_id, "revoked_key" if found is False else "unknown_key")
+        if found.disabled:
+            return Authenticated(None, key_id, "disabled")
+        if not verify_key(presented, found.key_hash, self.pepper):
+            return Authenticated(None, key_id, "wrong_key")
+        return Authenticated(found, key_id)
 
-    def _lookup(self, key_id: str) -> User | None:
+    def _lookup(self, key_id: str) -> User | None | bool:
+        """Return the key's user, None when unknown, False when the key was replaced."""
         user_id = self.atlas.access.keys.get(key_id)
+        if user_id == b"":
+            return False  # rotated away: a tombstone, so the old key never waits
         if user_id:
             return find_user(self.atlas, self.builtins, user_id.decode())
         builtin = self.builtins.get(key_id)
@@ -117,44 +127,49 @@ class Authenticator:
         # A built-in user that was changed (deleted, key rotated) is overridden by its record.
         return find_user(self.atlas, self.builtins, builtin.user_id)
 
-    async def _await_new_key(self, key_id: str) -> User | None:
-        # A key created on another worker a moment ago may not have reached this worker's copy.
+    async def _await_new_key(self, key_id: str) -> User | None | bool:
         deadline = time.monotonic() + NEW_KEY_GRACE
         while time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-            user = self._lookup(key_id)
-            if user is not None:
-                return user
+            await asyncio.sleep(0.02)
+            found = self._lookup(key_id)
+            if found is not None:
+                return found
         return None
 
 
-def middlewares(atlas: Atlas) -> list[Any]:
+def middlewares(atlas: Atlas, summary: FailureSummary) -> list[Any]:
     """Return the middleware that authenticates, authorises and audits every request."""
     auth = Authenticator(atlas)
     masking_key = mask_key(auth.pepper)
+    limiter = FailureLimiter(atlas.settings.auth_failures_per_minute, time.monotonic)
 
     @web.middleware
     async def authorise(request: web.Request, handler: Handler) -> web.StreamResponse:
         route = request.match_info.route
         template = getattr(route.resource, "canonical", None) if route.resource else None
-        if (request.method, template) in {("GET", "/health"), ("HEAD", "/health")}:
+        verb = "GET" if request.method == "HEAD" else request.method
+        if (verb, template) in PUBLIC_ENDPOINTS:
             return await handler(request)
-        user, key_id = await auth.user_for(request.headers.get(KEY_HEADER))
+        found = await auth.check(request.headers.get(KEY_HEADER))
+        if found.user is None:
+            return _refuse(request, found, template, limiter, summary)
+        user, key_id = found.user, found.key_id
         guard = guard_for(request.method, template) if template else None
         param = guard.dataset_param if guard else None
         dataset = request.match_info.get(param) if param else None
         decision = decide(user, guard.permission if guard else "unknown:route", dataset)
-        if user is not None and guard is None:  # no such endpoint: say so, after the key check
-            decision = Decision(False, 404, "no_such_endpoint")
+        allow = _allowed_methods(request)
+        if guard is None:  # no such endpoint, or not with this method: say so, after the key check
+            decision = Decision(False, 405, "method_not_allowed") if allow else Decision(
+                False, 404, "no_such_endpoint")
         request["principal"] = user
-        request["access"] = UserAccess(user, masking_key) if user is not None else None
+        request["access"] = UserAccess(user, masking_key)
         request["audit_reason"] = decision.reason
         status = decision.status
         try:
             if not decision.allowed:
-                if status == 401 and template == "/" and request.method == "GET":
-                    return dashboard_page(status)  # a browser: the page asks for a key
-                return json_error(status, _public(decision, dataset))
+                headers = {"Allow": ", ".join(sorted(allow))} if status == 405 else None
+                return json_error(status, _public(decision, dataset), headers=headers)
             response = await handler(request)
             status = response.status
             return response
@@ -168,32 +183,58 @@ def middlewares(atlas: Atlas) -> list[Any]:
             status = exc.status
             raise
         finally:
-            await _audit(atlas, request, user, key_id, guard.permission if guard else None,
-                         dataset, dataclasses.replace(decision, status=status))
+            _audit(atlas, request, user, key_id, guard.permission if guard else None, dataset,
+                   decision, status)
 
     return [authorise]
+
+
+def _refuse(
+    request: web.Request, found: Authenticated, template: str | None,
+    limiter: FailureLimiter, summary: FailureSummary,
+) -> web.StreamResponse:
+    """Answer a request whose key does not authenticate: 401, or 429 past the client's budget."""
+    client = request.remote or ""
+    retry = limiter.retry_after(client)
+    if retry is not None:
+        summary.add(client, "rate_limited")
+        return json_error(429, f"too many failed authentications from this address; retry "
+                          f"in {retry} s", headers={"Retry-After": str(retry)})
+    limiter.failed(client)
+    summary.add(client, found.failure or "unknown_key")
+    if template == "/" and request.method == "GET":
+        return dashboard_page(401)  # a browser: the page asks for a key
+    return json_error(401, "missing API key: send header X-API-Key" if found.failure ==
+                      "missing_key" else "invalid API key")
+
+
+def _allowed_methods(request: web.Request) -> set[str]:
+    """Return the methods the path allows when the request's method is not one of them."""
+    exc = request.match_info.http_exception
+    return set(exc.allowed_methods) if isinstance(exc, web.HTTPMethodNotAllowed) else set()
 
 
 def _public(decision: Decision, dataset: str | None) -> str:
     if decision.reason == "no_such_endpoint":
         return "no such endpoint"
-    if decision.reason == "dataset_denied":  # word for word what an absent dataset gets
+    if decision.reason == "method_not_allowed":
+        return "method not allowed on this endpoint; see the Allow header"
+    if decision.reason == DATASET_DENIED:  # word for word what an absent dataset gets
         return f"dataset {dataset!r} not found"
     return decision.public_message
 
 
-async def _audit(
-    atlas: Atlas, request: web.Request, user: User | None, key_id: str | None,
-    permission: str | None, dataset: str | None, decision: Decision,
+def _audit(
+    atlas: Atlas, request: web.Request, user: User, key_id: str | None, permission: str | None,
+    dataset: str | None, decision: Decision, status: int,
 ) -> None:
+    """Make the decision durable on this worker; it reaches the chain from there."""
     reason = request.get("audit_reason", decision.reason)
-    event = new_event(
+    # A denied dataset is answered 404 like an absent one, but the audit says what happened.
+    allowed = decision.allowed and reason != DATASET_DENIED
+    final = Decision(allowed, status, reason)
+    atlas.trail.record(new_event(
         ts=datetime.now(UTC), method=request.method, path=request.path, permission=permission,
-        decision=dataclasses.replace(decision, reason=reason),
-        user_id=user.user_id if user else None, key_id=key_id, dataset=dataset,
-        client=request.remote,
-    )
-    try:
-        await atlas.decisions.send(value=orjson.dumps(event))
-    except Exception:  # the request has been answered; losing the audit must be loud
-        log.exception("could not send an access decision to the audit chain")
+        decision=final, user_id=user.user_id, key_id=key_id, dataset=dataset,
+        client=request.remote, request_id=request.get("request_id"),
+    ))

@@ -13,6 +13,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from atlas_streams import topics
+from atlas_streams.agents.sealing import seal_command
 from atlas_streams.profiling import DatasetProfile
 from atlas_streams.runtime import Atlas
 from atlas_streams.topics import DATASET_NAME
@@ -97,7 +99,9 @@ async def snapshot_profile(request: web.Request) -> web.Response:
         "created_at": created_at,
         "profile": base64.b64encode(profile.to_bytes()).decode("ascii"),
     }
-    reply = await atlas.snapshot_agent.ask(value=orjson.dumps(command), key=run_id.encode())
+    topic = topics.internal(atlas.settings.app_id, topics.CATALOG_COMMANDS)
+    sealed = seal_command(atlas.secrets.signing, topic, command)
+    reply = await atlas.snapshot_agent.ask(value=sealed, key=run_id.encode())
     if not reply.get("ok"):
         raise HttpError(500, f"the snapshot was not stored: {reply.get('error')}")
     await _wait_visible(atlas, run_id)

@@ -12,7 +12,6 @@ from atlas_streams.web.catalog import stored_dataset_listing
 from atlas_streams.web.context import ATLAS
 from atlas_streams.web.errors import json_response
 from atlas_streams.web.page import dashboard_page
-from atlas_streams.web.rbac import recent_audit
 
 __all__ = ["routes"]
 
@@ -41,7 +40,7 @@ async def data(request: web.Request) -> web.Response:
     if "models:read" in user.permissions:
         body["models"] = _models(atlas)
     if "admin:audit" in user.permissions:
-        body["audit"] = list(reversed(recent_audit(atlas)[-RECENT_AUDIT:]))
+        body["audit"] = atlas.trail.index.recent(RECENT_AUDIT)
     return json_response(body)
 
 

@@ -32,9 +32,12 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
-def json_error(status: int, message: str, **extra: Any) -> web.Response:
+def json_error(
+    status: int, message: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> web.Response:
     """Return ``{"error": message, "status": status, ...}`` with that status."""
-    return json_response({"error": message, "status": status, **extra}, status=status)
+    return json_response({"error": message, "status": status, **extra}, status=status,
+                         headers=headers)
 
 
 def registry_status(exc: RegistryError) -> int:

@@ -18,10 +18,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-import orjson
 from aiohttp import web
 
+from atlas_streams import topics
 from atlas_streams.agents.registry import ERROR_KINDS
+from atlas_streams.agents.sealing import seal_command
 from atlas_streams.artifacts import (
     ArtifactCorrupt,
     ArtifactNotFound,
@@ -84,13 +85,15 @@ async def _command(
     command = parse_command(action, body, model=url_name, version=version)
     principal = request.get("principal")
     command_id = uuid.uuid4().hex
+    topic = topics.internal(atlas.settings.app_id, topics.REGISTRY_COMMANDS)
     message = {
         "id": command_id, "action": action, "model": command.model, "version": version,
         "body": body, "actor": principal.user_id if principal is not None else "anonymous",
     }
     try:
         reply = await asyncio.wait_for(
-            atlas.registry_agent.ask(value=orjson.dumps(message), key=command.model.encode()),
+            atlas.registry_agent.ask(value=seal_command(atlas.secrets.signing, topic, message),
+                                     key=command.model.encode()),
             ASK_TIMEOUT,
         )
     except TimeoutError:

@@ -3,56 +3,58 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from atlas_streams import topics
-from atlas_streams.connectors.security import client_options
+from atlas_streams.agents.sealing import seal_command
 from atlas_streams.rbac import (
+    ChainHead,
     InvalidRequest,
+    LogQuery,
     User,
     can_access_dataset,
     create_user,
     describe_permissions,
     describe_roles,
-    filter_events,
     parse_column_masking,
     parse_dataset_access,
     parse_log_query,
     parse_new_user,
     parse_roles,
     rotate_key,
-    verify_chain,
 )
 from atlas_streams.runtime import Atlas
-from atlas_streams.web.auth import builtin_users, find_user
+from atlas_streams.tables.access import builtin_users
+from atlas_streams.web.auth import find_user
 from atlas_streams.web.context import ATLAS, read_json
 from atlas_streams.web.errors import HttpError, json_response
 
-__all__ = ["read_chain_raw", "recent_audit", "routes", "unique_in_chain_order"]
+__all__ = ["routes"]
 
 routes = web.RouteTableDef()
 VISIBLE_TIMEOUT = 10.0  # s to wait until this worker's copy shows a change it just made
+VERIFY_WAIT = 5.0  # s to wait until this worker has read the chain up to the writer's head
 
 
 def _pepper(atlas: Atlas) -> bytes:
-    return atlas.settings.key_pepper.get_secret_value().encode()
+    return atlas.secrets.pepper
 
 
 def _all_users(atlas: Atlas) -> list[User]:
     stored = {uid: User.from_bytes(v) for uid, v in atlas.access.users.items()}
-    for user in builtin_users(atlas).values():
+    for user in builtin_users(atlas.settings, atlas.secrets).values():
         stored.setdefault(user.user_id, user)
     return sorted(stored.values(), key=lambda u: u.user_id)
 
 
 def _existing(atlas: Atlas, user_id: str) -> User:
-    user = find_user(atlas, builtin_users(atlas), user_id)
+    user = find_user(atlas, builtin_users(atlas.settings, atlas.secrets), user_id)
     if user is None or user.disabled:
         raise HttpError(404, f"user {user_id!r} not found")
     return user
@@ -62,7 +64,8 @@ async def _change(atlas: Atlas, change: dict[str, Any], base: User | None = None
     """Ask the user agent to apply ``change``; wait until this worker's copy shows it."""
     if base is not None and atlas.access.users.get(base.user_id) is None:
         change = {**change, "base": base.to_bytes().hex()}
-    reply = await atlas.user_agent.ask(value=orjson.dumps(change))
+    topic = topics.internal(atlas.settings.app_id, topics.USER_COMMANDS)
+    reply = await atlas.user_agent.ask(value=seal_command(atlas.secrets.signing, topic, change))
     if not reply.get("ok"):
         raise HttpError(int(reply.get("status", 409)), str(reply.get("error")))
     expected = orjson.dumps(reply["user"], option=orjson.OPT_SORT_KEYS)
@@ -196,92 +199,52 @@ async def my_permissions(request: web.Request) -> web.Response:
     return json_response({"user": user.to_json(), "permissions": sorted(user.permissions)})
 
 
-def recent_audit(atlas: Atlas) -> list[dict[str, Any]]:
-    """Return every chained decision this worker's copy holds, oldest first."""
-    return [orjson.loads(v) for _, v in sorted(atlas.access.audit_log.items())]
+def _query(request: web.Request, decision: str | None = None) -> LogQuery:
+    params = {k: v for k, v in request.query.items() if decision is None or k != "decision"}
+    query: LogQuery = _parsed(parse_log_query, params)
+    return query if decision is None else dataclasses.replace(query, decision=decision)
 
 
 @routes.get("/rbac/access-logs")
 async def access_logs(request: web.Request) -> web.Response:
     """List access decisions of every worker, newest first, with filters."""
-    query = _parsed(parse_log_query, dict(request.query))
-    events = query.apply(recent_audit(request.app[ATLAS]))
+    events = request.app[ATLAS].trail.query(_query(request))
     return json_response({"events": events, "count": len(events)})
 
 
 @routes.get("/rbac/access-logs/denied")
 async def denied_logs(request: web.Request) -> web.Response:
     """List denied access decisions, newest first."""
-    params = {k: v for k, v in request.query.items() if k != "decision"}
-    query = _parsed(parse_log_query, params)
-    events = filter_events(recent_audit(request.app[ATLAS]), user=query.user, decision="denied",
-                           since=query.since, limit=query.limit)
+    events = request.app[ATLAS].trail.query(_query(request, decision="denied"))
     return json_response({"events": events, "count": len(events)})
 
 
 @routes.get("/rbac/audit/verify")
 async def verify(request: web.Request) -> web.Response:
-    """Re-walk this deployment's chain in the audit topic and report the first break."""
-    atlas: Atlas = request.app[ATLAS]
-    raw = await read_chain_raw(atlas)
-    events = unique_in_chain_order(raw)
-    head = atlas.access.audit_head.get("head")
-    expected = orjson.loads(head)["hash"] if head else None
-    report = verify_chain(events)
-    body = report.to_json()
-    body["head_in_table"] = expected
-    body["topic"] = topics.AUDIT
-    body["duplicates_skipped"] = len(raw) - len(events)
-    return json_response(body)
+    """Report whether this deployment's chain in the audit topic is intact, up to the writer's head.
 
-
-async def read_chain_raw(atlas: Atlas) -> list[dict[str, Any]]:
-    """Return this deployment's chained events from the audit topic as stored, copies included."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=atlas.settings.bootstrap_servers,
-                                enable_auto_commit=False, auto_offset_reset="earliest",
-                                **client_options(atlas.settings.kafka_security))
-    await consumer.start()
-    try:
-        partitions = consumer.partitions_for_topic(topics.AUDIT) or set()
-        tps = [TopicPartition(topics.AUDIT, p) for p in sorted(partitions)]
-        if not tps:
-            return []
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        return await _drain(consumer, tps, atlas.settings.app_id)
-    finally:
-        await consumer.stop()
-
-
-async def _drain(
-    consumer: AIOKafkaConsumer, tps: list[TopicPartition], chain_id: str
-) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    idle = 0
-    while idle < 3:  # the broker's end offsets can be short (see KAFKA_NOTES): read to idle
-        batch = await consumer.getmany(*tps, timeout_ms=200)
-        idle = idle + 1 if not batch else 0
-        for records in batch.values():
-            for record in records:
-                event = orjson.loads(record.value)
-                if event.get("chain") == chain_id:
-                    events.append(event)
-    return events
-
-
-def unique_in_chain_order(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return events in chain order with exact re-sends dropped.
-
-    Chaining is deterministic: when the chain agent is restarted mid-batch (Faust restarts agents
-    on a rebalance) it re-chains the replayed decisions from the same head and sends identical
-    events, with identical hashes. Those copies are delivery artifacts, not tampering; an edited
-    or missing event still breaks the chain.
+    Every worker checks each event as it reads it (``tables/audit_index.py``), so this reads
+    only the events chained since the last call: it waits (briefly) until this worker has read
+    the chain up to the writer's stored head, then compares the two.
     """
-    seen: set[str] = set()
-    unique = []
-    for event in sorted(events, key=lambda e: e.get("seq", -1)):
-        digest = str(event.get("hash"))
-        if digest not in seen:
-            seen.add(digest)
-            unique.append(event)
-    return unique
+    atlas: Atlas = request.app[ATLAS]
+    stored = atlas.access.audit_head.get("head")
+    head = ChainHead.from_json(orjson.loads(stored)) if stored else ChainHead()
+    caught_up = await atlas.trail.reader.caught_up(head, VERIFY_WAIT)
+    check = atlas.trail.index.check
+    problem = check.against_head(head)
+    broken = check.broken
+    return json_response({
+        "ok": problem is None,
+        "checked": check.checked,
+        "reason": problem or "intact",
+        "first_bad_offset": broken.offset if broken else None,
+        "first_break_seq": broken.seq if broken else None,
+        "first_break_event_id": broken.event_id if broken else None,
+        "head": check.hash,
+        "head_seq": check.seq,
+        "head_in_table": head.hash if stored else None,
+        "head_seq_in_table": head.seq if stored else None,
+        "caught_up": caught_up,
+        "topic": topics.AUDIT,
+    })

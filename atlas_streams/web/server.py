@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -14,12 +15,15 @@ from atlas_streams.runtime import Atlas
 from atlas_streams.web import auth, catalog, dashboard, models, rbac
 from atlas_streams.web.context import ATLAS
 from atlas_streams.web.errors import HttpError, json_error, json_response, registry_status
+from atlas_streams.web.floods import FailureSummary
+from atlas_streams.web.hygiene import JsonErrorRunner, hygiene
 
 __all__ = ["WebView", "build_application"]
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_048_576  # JSON bodies; artifact uploads stream past this limit
+RUNNER_CLEANUP_SECONDS = 3.0  # a stopping worker gives open requests this long
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -54,7 +58,7 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
 def build_application(atlas: Atlas, middlewares: list[Any]) -> web.Application:
     """Return the aiohttp application with every route of the web view."""
     application = web.Application(
-        middlewares=[errors_as_json, *middlewares], client_max_size=MAX_BODY_BYTES
+        middlewares=[hygiene, errors_as_json, *middlewares], client_max_size=MAX_BODY_BYTES
     )
     application[ATLAS] = atlas
     application.router.add_get("/health", health)
@@ -66,25 +70,49 @@ def build_application(atlas: Atlas, middlewares: list[Any]) -> web.Application:
 
 
 class WebView(Service):
-    """Serve the web view on the configured host and port while the worker runs."""
+    """Serve the web view on the configured host and port while the worker runs.
+
+    The audit trail's shipper and reader run as its dependencies: they start before it serves
+    and stop after it stopped answering, so the last decisions reach the outbox first.
+    """
 
     def __init__(self, atlas: Atlas, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.atlas = atlas
+        self.failures = FailureSummary(atlas.trail.record)
         self._runner: web.AppRunner | None = None
+
+    def on_init_dependencies(self) -> list[Service]:
+        """Return the services that run with the web view."""
+        return [self.atlas.trail.shipper, self.atlas.trail.reader]
 
     async def on_start(self) -> None:
         """Bind the HTTP port and start answering."""
         settings = self.atlas.settings
-        self._runner = web.AppRunner(
-            build_application(self.atlas, auth.middlewares(self.atlas)), access_log=None
-        )
+        application = build_application(self.atlas, auth.middlewares(self.atlas, self.failures))
+        self._runner = JsonErrorRunner(application, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, settings.web_host, settings.web_port).start()
         log.info("web view on http://%s:%d", settings.web_host, settings.web_port)
 
+    @Service.task
+    async def _summarise_failures(self) -> None:
+        interval = self.atlas.settings.auth_summary_seconds
+        while not self.should_stop:
+            await self.sleep(interval)
+            self.failures.flush()
+
     async def on_stop(self) -> None:
-        """Stop answering and close the port."""
+        """Stop answering and close the port; record the failed authentications counted."""
         if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+            runner, self._runner = self._runner, None
+            try:
+                await asyncio.wait_for(runner.cleanup(), RUNNER_CLEANUP_SECONDS)
+            except TimeoutError:
+                log.warning("web view: open requests did not finish in %.0f s; closed anyway",
+                            RUNNER_CLEANUP_SECONDS)
+        self.failures.flush()
+
+    async def on_shutdown(self) -> None:
+        """Close the trail's databases once its services have stopped."""
+        self.atlas.trail.close()

@@ -97,6 +97,7 @@ class Cluster:
             "ATLAS_DATASET_PREFIX": self.prefix,
             "ATLAS_DISCOVERY_INTERVAL": "0.5",
             "ATLAS_BATCH_TIMEOUT": "0.2",
+            "ATLAS_AUTH_SUMMARY_SECONDS": "1",  # failed authentications reach the audit soon
             "ATLAS_LOG_LEVEL": "info",
         }
 

@@ -32,9 +32,11 @@ def test_a_named_kind_is_taken_without_asking_and_an_unreachable_broker_counts_a
 
 
 def test_only_the_embedded_broker_gets_its_workarounds(broker: EmbeddedBroker, tmp_path: Path) -> None:
-    settings = Settings(broker=broker.url, data_dir=tmp_path)
-    faust_default = create_app(settings, broker_kind="kafka").app
-    detected = create_app(settings).app  # auto: asks the broker
+    def settings(name: str) -> Settings:  # a data dir each: two apps cannot share one
+        return Settings(broker=broker.url, data_dir=tmp_path / name, demo_keys=True)
+
+    faust_default = create_app(settings("kafka"), broker_kind="kafka").app
+    detected = create_app(settings("auto")).app  # auto: asks the broker
 
     assert detected.conf.producer_max_batch_size == 1
     assert detected.conf.recovery_consistency_check is False

@@ -107,9 +107,15 @@ def sasl_env(protocol: str, mechanism: str, password: str, ca_file: Path | None 
     return env
 
 
+# A worker outside demo mode refuses to start without its secrets, before it tries the broker.
+SECRETS = {"ATLAS_KEY_PEPPER": "p" * 32, "ATLAS_SIGNING_KEY": "s" * 32, "ATLAS_AUDIT_KEY": "a" * 32}
+
+
 def atlas(args: list[str], proxy: KafkaProxy, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
     """Run ``atlas-streams ARGS`` against the proxy with ``env`` (and no inherited ATLAS_*)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
+    if args[0] == "worker":
+        clean.update(SECRETS)
     return subprocess.run(
         [sys.executable, "-m", "atlas_streams", *args, "--broker", f"kafka://{proxy.bootstrap}"],
         env={**clean, **env}, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,

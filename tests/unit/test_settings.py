@@ -38,7 +38,8 @@ def test_defaults() -> None:
     assert settings.session_timeout == 10.0
     assert settings.demo_keys is False
     assert settings.admin_key is None
-    assert settings.key_pepper.get_secret_value() == "atlas-streams-default-pepper"
+    assert settings.key_pepper is None and settings.signing_key is None
+    assert settings.audit_key is None
     assert settings.log_level == "info"
 
 
@@ -166,3 +167,33 @@ def test_dataset_of_topic_follows_the_prefix_or_the_explicit_topic_list() -> Non
     assert listed.dataset_of_topic("logs") == "logs"
     assert listed.dataset_of_topic("datasets.x") == "x"
     assert listed.dataset_of_topic("datasets.y") is None
+
+
+def test_outside_demo_mode_a_worker_has_no_default_secrets() -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings().secrets()
+
+    message = str(refused.value)
+    for name in ("ATLAS_KEY_PEPPER", "ATLAS_SIGNING_KEY", "ATLAS_AUDIT_KEY"):
+        assert name in message
+    assert "demo" in message and "\n" not in message
+    with pytest.raises(SettingsError, match="ATLAS_AUDIT_KEY"):
+        Settings(key_pepper="p" * 16, signing_key="s" * 16, audit_key="short").secrets()
+
+
+def test_secrets_are_read_from_settings_and_files_and_demo_mode_fills_the_rest(
+    tmp_path: Path,
+) -> None:
+    audit_file = tmp_path / "audit"
+    audit_file.write_text("a" * 32 + "\n")
+    settings = Settings(key_pepper="p" * 16, signing_key="s" * 20, audit_key_file=audit_file,
+                        audit_previous_keys="o" * 16 + ", " + "q" * 16)
+
+    secrets = settings.secrets()
+
+    assert secrets.pepper == b"p" * 16 and secrets.signing.keys == (b"s" * 20,)
+    assert secrets.audit.keys == (b"a" * 32, b"o" * 16, b"q" * 16) and not secrets.demo
+    demo = Settings(demo_keys=True, audit_key="a" * 16).secrets()
+    assert demo.demo and demo.audit.current == b"a" * 16 and len(demo.pepper) >= 16
+    with pytest.raises(SettingsError, match="not both"):
+        load_settings(audit_key="x" * 16, audit_key_file=str(audit_file))

@@ -100,6 +100,6 @@ def test_faust_app_gets_the_session_timeout(tmp_path: Path) -> None:
     from atlas_streams.app import _faust_app
     from atlas_streams.settings import Settings
 
-    app = _faust_app(Settings(session_timeout=4.5, data_dir=tmp_path))
+    app = _faust_app(Settings(session_timeout=4.5, data_dir=tmp_path), "kafka")
     assert app.conf.broker_session_timeout == 4.5
-    assert _faust_app(Settings(data_dir=tmp_path)).conf.broker_session_timeout == 10.0
+    assert _faust_app(Settings(data_dir=tmp_path), "kafka").conf.broker_session_timeout == 10.0

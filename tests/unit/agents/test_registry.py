@@ -93,7 +93,7 @@ def test_errors_name_their_kind() -> None:
     assert log.run(request("c4", "add_version", body))["error"] == "invalid"
     lineage["profile_run_id"] = "known-run"
     assert log.run(request("c5", "add_version", body))["ok"]
-    assert set(ERROR_KINDS) == {"not_found", "conflict", "invalid", "internal"}
+    assert set(ERROR_KINDS) == {"not_found", "conflict", "invalid", "forbidden", "internal"}
 
 
 def test_promotion_to_production_archives_the_serving_version() -> None:
