@@ -20,8 +20,11 @@ from atlas_streams.runtime import Atlas
 from atlas_streams.topics import DATASET_NAME
 from atlas_streams.web.context import ATLAS, Access, view_report
 from atlas_streams.web.errors import HttpError, json_response
+from atlas_streams.web.reports import ReportCache
 
-__all__ = ["merged_profile", "merged_profiles", "routes", "stored_dataset_listing"]
+__all__ = ["REPORTS", "merged_profile", "merged_profiles", "routes", "stored_dataset_listing"]
+
+REPORTS = web.AppKey("reports", ReportCache)
 
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 SNAPSHOT_VISIBLE_TIMEOUT = 10.0  # s to wait until this worker's copy holds a new snapshot
@@ -52,21 +55,23 @@ def _dataset_profile(request: web.Request) -> tuple[str, DatasetProfile]:
     return dataset, profile
 
 
-def stored_dataset_listing(atlas: Atlas, access: Access) -> list[dict[str, Any]]:
+def stored_dataset_listing(
+    atlas: Atlas, access: Access, reports: ReportCache
+) -> list[dict[str, Any]]:
     """Return every dataset the caller may see, with its row and column counts."""
-    profiles = merged_profiles(atlas)
-    names = set(profiles) | set(atlas.discovery.datasets())
+    stored = dict(atlas.catalog.merged.items())
+    names = set(stored) | set(atlas.discovery.datasets())
     listing = []
     for name in sorted(names):
         if not access.can_see_dataset(name):
             continue
-        profile = profiles.get(name)
+        report = reports.report(name, stored[name]) if stored.get(name) else None
         listing.append({
             "dataset_id": name,
-            "row_count": profile.row_count if profile else 0,
-            "invalid_count": profile.invalid_count if profile else 0,
-            "column_count": len(profile.columns) if profile else 0,
-            "updated_at": profile.report(name)["updated_at"] if profile else None,
+            "row_count": report["row_count"] if report else 0,
+            "invalid_count": report.get("invalid_count", 0) if report else 0,
+            "column_count": len(report["columns"]) if report else 0,
+            "updated_at": report["updated_at"] if report else None,
         })
     return listing
 
@@ -74,15 +79,19 @@ def stored_dataset_listing(atlas: Atlas, access: Access) -> list[dict[str, Any]]
 @routes.get("/catalog/stored-datasets")
 async def stored_datasets(request: web.Request) -> web.Response:
     """List every dataset with a profile the caller may see, with its row count."""
-    listing = stored_dataset_listing(request.app[ATLAS], request["access"])
+    listing = stored_dataset_listing(request.app[ATLAS], request["access"], request.app[REPORTS])
     return json_response({"datasets": listing, "count": len(listing)})
 
 
 @routes.get("/catalog/datasets/{dataset_id}/profile")
 async def get_profile(request: web.Request) -> web.Response:
     """Return the dataset's current profile, merged over every partition."""
-    dataset, profile = _dataset_profile(request)
-    return json_response(view_report(request, dataset, profile.report(dataset)))
+    dataset = request.match_info["dataset_id"]
+    value = request.app[ATLAS].catalog.merged.get(dataset) if DATASET_NAME.match(dataset) else None
+    if not value:
+        raise HttpError(404, f"dataset {dataset!r} not found")
+    report = request.app[REPORTS].report(dataset, value)
+    return json_response(view_report(request, dataset, report))
 
 
 @routes.post("/catalog/datasets/{dataset_id}/profile")

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from atlas_streams.rbac import User
 from atlas_streams.runtime import Atlas
-from atlas_streams.web.catalog import stored_dataset_listing
+from atlas_streams.web.catalog import REPORTS, stored_dataset_listing
 from atlas_streams.web.context import ATLAS
 from atlas_streams.web.errors import json_response
 from atlas_streams.web.page import dashboard_page
@@ -33,7 +33,7 @@ async def data(request: web.Request) -> web.Response:
     body: dict[str, Any] = {
         "user": {"user_id": user.user_id, "username": user.username,
                  "roles": [str(r) for r in user.roles]},
-        "datasets": stored_dataset_listing(atlas, request["access"]),
+        "datasets": stored_dataset_listing(atlas, request["access"], request.app[REPORTS]),
         "models": None,
         "audit": None,
     }

@@ -17,6 +17,7 @@ from atlas_streams.web.context import ATLAS
 from atlas_streams.web.errors import HttpError, json_error, json_response, registry_status
 from atlas_streams.web.floods import FailureSummary
 from atlas_streams.web.hygiene import JsonErrorRunner, hygiene
+from atlas_streams.web.reports import ReportCache
 
 __all__ = ["WebView", "build_application"]
 
@@ -61,6 +62,7 @@ def build_application(atlas: Atlas, middlewares: list[Any]) -> web.Application:
         middlewares=[hygiene, errors_as_json, *middlewares], client_max_size=MAX_BODY_BYTES
     )
     application[ATLAS] = atlas
+    application[catalog.REPORTS] = ReportCache()
     application.router.add_get("/health", health)
     application.router.add_routes(catalog.routes)
     application.router.add_routes(rbac.routes)
