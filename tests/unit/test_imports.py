@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+import atlas_streams.drift
 import atlas_streams.profiling
 import atlas_streams.rbac
 import atlas_streams.registry
@@ -16,6 +17,7 @@ STREAMS = ("faust", "aiohttp", "mode", "aiokafka")
 # Access control and the registry need no numerical code either.
 FORBIDDEN = {
     atlas_streams.profiling: STREAMS,
+    atlas_streams.drift: STREAMS,
     atlas_streams.registry: (*STREAMS, "numpy"),
     atlas_streams.rbac: (*STREAMS, "numpy"),
 }
