@@ -37,6 +37,7 @@ from atlas_streams.windowing.event_time import EventTimeRejection, event_times
 
 __all__ = [
     "FORMAT_VERSION",
+    "Assignment",
     "Part",
     "PartitionStep",
     "PartitionWindows",
@@ -45,6 +46,7 @@ __all__ = [
     "WindowBatch",
     "acknowledge",
     "apply_batch",
+    "assign_rows",
 ]
 
 FORMAT_VERSION = 1
@@ -158,6 +160,44 @@ class PartitionStep:
     expired: int  # rows of this batch older than the retention
 
 
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Where each row of a batch goes, decided before any profile is touched."""
+
+    rejections: tuple[Rejection, ...]
+    windows: Mapping[int, tuple[list[int], int, int]]  # start -> (row indexes, late rows, latest time)
+    expired: int  # rows older than the retention
+    watermark: int | None  # the partition's event-time watermark after the batch
+
+
+def assign_rows(state: PartitionWindows, batch: WindowBatch,
+                config: WindowingConfig) -> Assignment:
+    """Return each row's window, lateness and expiry, row by row in offset order."""
+    times = event_times(batch.rows, config.event_time, batch.timestamps)
+    rejections = tuple(Rejection(i, batch.offsets[i], t.reason)
+                       for i, t in enumerate(times) if isinstance(t, EventTimeRejection))
+    kept = np.array([i for i, t in enumerate(times) if not isinstance(t, EventTimeRejection)],
+                    dtype=np.int64)
+    stamps = np.array([times[i] for i in kept.tolist()], dtype=np.int64)
+    start_watermark = _NO_WATERMARK if state.watermark is None else state.watermark
+    # The watermark each row meets: the largest event time applied before it, in offset order.
+    before = np.maximum.accumulate(np.concatenate([[start_watermark], stamps]))[:-1]
+    starts = (stamps // config.size) * config.size
+    ends = starts + config.size
+    late = ends + config.grace <= before
+    expired = ends <= before - config.retention
+    order = np.argsort(starts, kind="stable")  # rows of a window stay in offset order
+    groups: dict[int, tuple[list[int], int, int]] = {}
+    cuts = np.flatnonzero(np.diff(starts[order])) + 1
+    for members in np.split(order, cuts) if stamps.size else []:
+        members = members[~expired[members]]
+        if members.size:
+            groups[int(starts[members[0]])] = (kept[members].tolist(), int(late[members].sum()),
+                                               int(stamps[members].max()))
+    watermark = int(max(start_watermark, stamps.max())) if stamps.size else state.watermark
+    return Assignment(rejections, MappingProxyType(groups), int(expired.sum()), watermark)
+
+
 def apply_batch(
     state: PartitionWindows,
     batch: WindowBatch,
@@ -173,28 +213,14 @@ def apply_batch(
     whether the batch reached the partition's end (the merger's idleness rule reads it).
     """
     _check_new(state, batch, reset_at)
-    times = event_times(batch.rows, config.event_time, batch.timestamps)
-    rejections = tuple(Rejection(i, batch.offsets[i], t.reason)
-                       for i, t in enumerate(times) if isinstance(t, EventTimeRejection))
-    kept = [i for i, t in enumerate(times) if not isinstance(t, EventTimeRejection)]
-    stamps = np.array([times[i] for i in kept], dtype=np.int64)
-    start_watermark = _NO_WATERMARK if state.watermark is None else state.watermark
-    # The watermark each row meets: the largest event time applied before it, in offset order.
-    before = np.maximum.accumulate(np.concatenate([[start_watermark], stamps]))[:-1]
-    starts = (stamps // config.size) * config.size
-    ends = starts + config.size
-    late = ends + config.grace <= before
-    expired = ends <= before - config.retention
+    assignment = assign_rows(state, batch, config)
     windows = dict(state.windows)
-    for start in np.unique(starts[~expired]).tolist():
-        members = np.flatnonzero((starts == start) & ~expired)
-        rows = [batch.rows[kept[j]] for j in members.tolist()]
+    for start, (indexes, late, latest) in assignment.windows.items():
         profile = DatasetProfile.zero(options)
-        profile.update(rows, float(stamps[members].max()) / 1000.0)
-        windows[start] = _added(windows.get(start), start + config.size, profile,
-                                int(late[members].sum()))
-    changed = {start for start, slot in windows.items() if slot is not state.windows.get(start)}
-    watermark = int(max(start_watermark, stamps.max())) if stamps.size else state.watermark
+        profile.update([batch.rows[i] for i in indexes], latest / 1000.0)
+        windows[start] = _added(windows.get(start), start + config.size, profile, late)
+    changed = set(assignment.windows)
+    watermark = assignment.watermark
     if watermark is not None:
         windows, finalised = _finalised(windows, watermark, config)
         changed |= finalised
@@ -206,11 +232,11 @@ def apply_batch(
         watermark=watermark,
         caught_up=caught_up,
         windows=MappingProxyType(windows),
-        rejected_count=state.rejected_count + len(rejections),
-        expired_count=state.expired_count + int(expired.sum()),
+        rejected_count=state.rejected_count + len(assignment.rejections),
+        expired_count=state.expired_count + assignment.expired,
     )
-    return PartitionStep(new_state, rejections, tuple(sorted(changed & windows.keys())),
-                         int(expired.sum()))
+    return PartitionStep(new_state, assignment.rejections, tuple(sorted(changed & windows.keys())),
+                         assignment.expired)
 
 
 def acknowledge(state: PartitionWindows, folded: Mapping[int, int],
