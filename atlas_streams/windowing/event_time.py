@@ -24,11 +24,16 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "MAX_AHEAD",
     "EventTimeRejection",
+    "EventTimes",
     "event_time_of",
     "event_times",
     "format_instant",
@@ -81,36 +86,115 @@ def event_time_of(value: object) -> int | EventTimeRejection:
         kind = "null" if value is None else type(value).__name__
         return EventTimeRejection(
             f"event time is {kind}; send an ISO-8601 string or epoch seconds or milliseconds")
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         return EventTimeRejection(f"event time {value!r} is not a finite number")
     milliseconds = math.floor(value * 1000 if abs(value) < SECONDS_BELOW else value)
     if not _MIN_MS <= milliseconds <= _MAX_MS:
+        shown = repr(value) if len(repr(value)) <= 24 else f"{repr(value)[:20]}..."
         return EventTimeRejection(
-            f"event time {value!r} is outside years 1 to 9999; send epoch seconds or milliseconds")
+            f"event time {shown} is outside years 1 to 9999; send epoch seconds or milliseconds")
     return milliseconds
+
+
+@dataclass(frozen=True, slots=True)
+class EventTimes:
+    """A batch's event times (epoch ms) and, by row index, why some rows have none."""
+
+    times: npt.NDArray[np.int64]  # one a row; meaningless where rejected
+    rejected: Mapping[int, str]
 
 
 def event_times(
     rows: Sequence[Mapping[str, Any]], column: str | None, timestamps: Sequence[int]
-) -> list[int | EventTimeRejection]:
-    """Return each row's event time (epoch ms) or rejection; ``timestamps`` are its messages'."""
+) -> EventTimes:
+    """Return each row's event time or rejection; ``timestamps`` are its messages' (ms, -1: none).
+
+    A column of plain numbers, the common case, is read with numpy in one pass; other values
+    one at a time (``event_time_of``).
+    """
+    stamps = np.asarray(timestamps, dtype=np.int64)
     if column is None:
-        return [stamp if stamp >= 0 else _NO_TIMESTAMP for stamp in timestamps]
-    times: list[int | EventTimeRejection] = []
-    for row, stamp in zip(rows, timestamps, strict=True):
-        value = row.get(column)
+        return EventTimes(stamps, {int(i): _NO_TIMESTAMP for i in np.flatnonzero(stamps < 0)})
+    values = _column(rows, column)
+    kinds = set(map(type, values))
+    if values and kinds <= {int, float}:
+        times, rejected = _numbers(values)
+    elif kinds == {str}:
+        times, rejected = _strings(values)
+    else:
+        times, rejected = _one_by_one(values, column)
+    ahead = np.flatnonzero((stamps >= 0) & (times - stamps > MAX_AHEAD))
+    for i in ahead.tolist():
+        if i not in rejected:
+            rejected[i] = (
+                f"event time {format_instant(int(times[i]))} is more than a day after its "
+                f"message's timestamp {format_instant(int(stamps[i]))}; check the producer's "
+                "clock and units")
+    return EventTimes(times, rejected)
+
+
+def _column(rows: Sequence[Mapping[str, Any]], column: str) -> list[Any]:
+    """Return the column's values, None where a row lacks it."""
+    try:
+        return list(map(itemgetter(column), rows))  # a loop in C while every row has it
+    except KeyError:
+        return [row.get(column) for row in rows]
+
+
+def _numbers(values: list[Any]) -> tuple[npt.NDArray[np.int64], dict[int, str]]:
+    """Return epoch ms of plain numbers by the seconds-or-milliseconds rule, vectorised."""
+    try:
+        numbers = np.array(values, dtype=np.float64)
+    except OverflowError:  # an int beyond float64: let the one-by-one path say so
+        return _one_by_one(values, "")
+    with np.errstate(invalid="ignore", over="ignore"):
+        milliseconds = np.floor(np.where(np.abs(numbers) < SECONDS_BELOW, numbers * 1000, numbers))
+        good = np.isfinite(milliseconds) & (milliseconds >= _MIN_MS) & (milliseconds <= _MAX_MS)
+    times = np.where(good, milliseconds, 0).astype(np.int64)
+    rejected = {}
+    for i in np.flatnonzero(~good).tolist():
+        time = event_time_of(values[i])  # the reason, in words
+        if isinstance(time, EventTimeRejection):
+            rejected[i] = time.reason
+        else:
+            times[i] = time
+    return times, rejected
+
+
+def _strings(values: list[str]) -> tuple[npt.NDArray[np.int64], dict[int, str]]:
+    """Return epoch ms of ISO-8601 strings: ``parse_instant`` without its per-call overhead."""
+    times = np.zeros(len(values), dtype=np.int64)
+    rejected = {}
+    parse = datetime.fromisoformat
+    for i, text in enumerate(values):
+        try:
+            moment = parse(text)
+        except ValueError:
+            time = event_time_of(text)  # stripped, or the reason in words
+            if isinstance(time, EventTimeRejection):
+                rejected[i] = time.reason
+            else:
+                times[i] = time
+            continue
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        times[i] = (moment - _EPOCH) // _MILLISECOND
+    return times, rejected
+
+
+def _one_by_one(values: list[Any], column: str) -> tuple[npt.NDArray[np.int64], dict[int, str]]:
+    times = np.zeros(len(values), dtype=np.int64)
+    rejected = {}
+    for i, value in enumerate(values):
         if value is None:
-            times.append(EventTimeRejection(
-                f"event-time column {column!r} is missing or null; send it in every row"))
+            rejected[i] = f"event-time column {column!r} is missing or null; send it in every row"
             continue
         time = event_time_of(value)
-        if isinstance(time, int) and stamp >= 0 and time - stamp > MAX_AHEAD:
-            time = EventTimeRejection(
-                f"event time {format_instant(time)} is more than a day after its message's "
-                f"timestamp {format_instant(stamp)}; check the producer's clock and units")
-        times.append(time)
-    return times
+        if isinstance(time, EventTimeRejection):
+            rejected[i] = time.reason
+        else:
+            times[i] = time
+    return times, rejected
 
 
-_NO_TIMESTAMP = EventTimeRejection(
-    "the message has no timestamp; configure an event_time column for this dataset")
+_NO_TIMESTAMP = "the message has no timestamp; configure an event_time column for this dataset"

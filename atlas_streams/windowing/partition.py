@@ -33,7 +33,7 @@ from atlas_streams.profiling import DatasetProfile, ProfileOptions
 from atlas_streams.windowing import codec
 from atlas_streams.windowing.config import WindowingConfig
 from atlas_streams.windowing.errors import WindowStateError
-from atlas_streams.windowing.event_time import EventTimeRejection, event_times
+from atlas_streams.windowing.event_time import event_times
 
 __all__ = [
     "FORMAT_VERSION",
@@ -173,12 +173,14 @@ class Assignment:
 def assign_rows(state: PartitionWindows, batch: WindowBatch,
                 config: WindowingConfig) -> Assignment:
     """Return each row's window, lateness and expiry, row by row in offset order."""
-    times = event_times(batch.rows, config.event_time, batch.timestamps)
-    rejections = tuple(Rejection(i, batch.offsets[i], t.reason)
-                       for i, t in enumerate(times) if isinstance(t, EventTimeRejection))
-    kept = np.array([i for i, t in enumerate(times) if not isinstance(t, EventTimeRejection)],
-                    dtype=np.int64)
-    stamps = np.array([times[i] for i in kept.tolist()], dtype=np.int64)
+    read = event_times(batch.rows, config.event_time, batch.timestamps)
+    rejections = tuple(Rejection(i, batch.offsets[i], reason)
+                       for i, reason in sorted(read.rejected.items()))
+    if read.rejected:
+        kept = np.setdiff1d(np.arange(len(batch.rows)), list(read.rejected))
+    else:
+        kept = np.arange(len(batch.rows))
+    stamps = read.times[kept]
     start_watermark = _NO_WATERMARK if state.watermark is None else state.watermark
     # The watermark each row meets: the largest event time applied before it, in offset order.
     before = np.maximum.accumulate(np.concatenate([[start_watermark], stamps]))[:-1]

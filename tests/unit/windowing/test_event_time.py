@@ -41,18 +41,37 @@ def test_event_times_that_are_rejected_say_why(value: object, words: str) -> Non
 
 def test_rows_read_their_column_and_are_checked_against_their_message() -> None:
     rows = [{"ts": T}, {"other": 1}, {"ts": T + MAX_AHEAD + 1}, {"ts": "bad"}, {"ts": T + 5}]
-    stamps = [T, T, T, T, -1]
-    times = event_times(rows, "ts", stamps)
-    assert times[0] == T and times[4] == T + 5  # no message timestamp: no check
-    assert isinstance(times[1], EventTimeRejection) and "'ts' is missing" in times[1].reason
-    assert isinstance(times[2], EventTimeRejection) and "more than a day after" in times[2].reason
-    assert isinstance(times[3], EventTimeRejection) and "ISO-8601" in times[3].reason
+    read = event_times(rows, "ts", [T, T, T, T, -1])
+    assert (read.times[0], read.times[4]) == (T, T + 5)  # no message timestamp: no check
+    assert sorted(read.rejected) == [1, 2, 3]
+    assert "'ts' is missing" in read.rejected[1]
+    assert "more than a day after" in read.rejected[2]
+    assert "ISO-8601" in read.rejected[3]
+
+
+@pytest.mark.parametrize("values", [
+    [T // 1000, T + 1, 1.5, -86_400, 99_999_999_999, 100_000_000_000, T / 1000 + 0.25],
+    [T, float("nan"), 1e17, 10**400, float("-inf"), T // 1000],
+    ["2024-05-01T10:00:00Z", " 2024-05-01 ", "2024-05-01T12:00:00.5+02:00", "nope", ""],
+    ["2024-05-01", 5, None, True],
+])
+def test_a_column_reads_as_one_value_at_a_time_would(values: list[object]) -> None:
+    read = event_times([{"ts": v} for v in values], "ts", [-1] * len(values))
+    for i, value in enumerate(values):
+        single = event_time_of(value)
+        if value is None:
+            assert "missing or null" in read.rejected[i]
+            continue
+        if isinstance(single, EventTimeRejection):
+            assert read.rejected[i] == single.reason
+        else:
+            assert i not in read.rejected and read.times[i] == single
 
 
 def test_without_a_column_the_message_timestamp_is_the_event_time() -> None:
-    times = event_times([{}, {}], None, [T, -1])
-    assert times[0] == T
-    assert isinstance(times[1], EventTimeRejection) and "no timestamp" in times[1].reason
+    read = event_times([{}, {}], None, [T, -1])
+    assert read.times[0] == T and list(read.rejected) == [1]
+    assert "no timestamp" in read.rejected[1]
 
 
 def test_instants_round_trip() -> None:
