@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from atlas_streams.drift.divergence import Estimate, Masses, chi2_per_row, js_distance, linf
+from atlas_streams.drift.divergence import (
+    Boxes,
+    Estimate,
+    Masses,
+    chi2_per_row,
+    js_distance,
+    linf,
+)
 from atlas_streams.drift.inputs import ColumnInput, TokenCounts
 
 __all__ = ["buckets", "categorical_metrics"]
@@ -28,11 +35,11 @@ def categorical_metrics(reference: ColumnInput, current: ColumnInput) -> dict[st
         return dict.fromkeys(("js", "linf", "chi2"))
     ref, cur = reference.tokens(), current.tokens()
     tokens = buckets(ref, cur)
-    p, q = _masses(ref, tokens), _masses(cur, tokens)
+    boxes = Boxes.of(_masses(ref, tokens), _masses(cur, tokens))
     return {
-        "js": js_distance(p, q),
-        "linf": linf(p, q),
-        "chi2": chi2_per_row(p, q, ref.total, cur.total),
+        "js": js_distance(boxes),
+        "linf": linf(boxes),
+        "chi2": chi2_per_row(boxes, ref.total, cur.total),
     }
 
 

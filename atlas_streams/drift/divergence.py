@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 __all__ = [
     "PSI_FLOOR",
+    "Boxes",
     "Estimate",
     "Masses",
     "chi2_per_row",
@@ -59,29 +60,47 @@ class Masses:
         """Return masses known to within ``error`` each, clipped to [0, 1]."""
         return cls(value, np.clip(value - error, 0.0, 1.0), np.clip(value + error, 0.0, 1.0))
 
-    def floored(self, floor: float) -> Masses:
-        """Return the masses with every one below ``floor`` raised to it."""
-        return Masses(*(np.maximum(a, floor) for a in (self.value, self.lower, self.upper)))
+
+@dataclass(frozen=True, slots=True)
+class Boxes:
+    """Both distributions' masses, stacked once for every divergence of the same bins.
+
+    Rows of ``xs`` (reference) and ``ys`` (current): the estimates, the four corners of each
+    bin's box, then the two corners nearest the diagonal (where a term is smallest when the box
+    lies wholly above or below it).
+    """
+
+    xs: FloatArray
+    ys: FloatArray
+    above: npt.NDArray[np.bool_]  # the whole box above the diagonal q = p
+    below: npt.NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, p: Masses, q: Masses) -> Boxes:
+        """Return the boxes of the reference masses ``p`` and the current masses ``q``."""
+        xs = np.stack([p.value, p.lower, p.lower, p.upper, p.upper, p.upper, p.lower])
+        ys = np.stack([q.value, q.lower, q.upper, q.lower, q.upper, q.lower, q.upper])
+        return cls(xs, ys, q.lower > p.upper, p.lower > q.upper)
 
 
-def psi(p: Masses, q: Masses) -> Estimate:
+def psi(boxes: Boxes) -> Estimate:
     """Return the population stability index, sum (q - p) ln(q / p), masses floored at 1e-4."""
-    return _summed(_psi_term, p.floored(PSI_FLOOR), q.floored(PSI_FLOOR))
+    floored = Boxes(np.maximum(boxes.xs, PSI_FLOOR), np.maximum(boxes.ys, PSI_FLOOR),
+                    boxes.above, boxes.below)
+    return _summed(_psi_term, floored)
 
 
-def js_distance(p: Masses, q: Masses) -> Estimate:
+def js_distance(boxes: Boxes) -> Estimate:
     """Return the Jensen-Shannon distance in base 2 (the square root of the divergence), in [0, 1]."""
-    divergence = _summed(_js_term, p, q)
-    return _mapped(divergence, np.sqrt)
+    return _mapped(_summed(_js_term, boxes), np.sqrt)
 
 
-def hellinger(p: Masses, q: Masses) -> Estimate:
+def hellinger(boxes: Boxes) -> Estimate:
     """Return the Hellinger distance sqrt(sum (sqrt p - sqrt q)^2 / 2), in [0, 1]."""
-    squared = _summed(_hellinger_term, p, q)
-    return _mapped(squared, lambda x: np.sqrt(x / 2.0))
+    return _mapped(_summed(_hellinger_term, boxes), lambda x: np.sqrt(x / 2.0))
 
 
-def chi2_per_row(p: Masses, q: Masses, reference_rows: int, current_rows: int) -> Estimate:
+def chi2_per_row(boxes: Boxes, reference_rows: int, current_rows: int) -> Estimate:
     """Return the chi-square statistic of the 2 x K table of both samples, divided by its rows.
 
     That is phi squared (Cramer's V squared for two samples), in [0, 1]: an effect size that does
@@ -97,32 +116,26 @@ def chi2_per_row(p: Masses, q: Masses, reference_rows: int, current_rows: int) -
         result[mixed == 0.0] = 0.0
         return result
 
-    return _summed(term, p, q)
+    return _summed(term, boxes)
 
 
-def linf(p: Masses, q: Masses) -> Estimate:
+def linf(boxes: Boxes) -> Estimate:
     """Return the largest difference of one bin's masses (L-infinity), in [0, 1]."""
-    value, low, high = _terms(_abs_term, p, q)
+    value, low, high = _terms(_abs_term, boxes)
     return _clamped(float(np.max(value)), float(np.max(low)), float(np.max(high)))
 
 
-def _summed(term: Term, p: Masses, q: Masses) -> Estimate:
-    value, low, high = _terms(term, p, q)
+def _summed(term: Term, boxes: Boxes) -> Estimate:
+    value, low, high = _terms(term, boxes)
     return _clamped(float(np.sum(value)), float(np.sum(low)), float(np.sum(high)))
 
 
-def _terms(term: Term, p: Masses, q: Masses) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Return each bin's term at the estimates, and its smallest and largest over its box.
-
-    One call of ``term`` on stacked arguments: the estimate, the four corners, and the two
-    corners nearest the diagonal (the smallest when the box lies wholly above or below it).
-    """
-    xs = np.stack([p.value, p.lower, p.lower, p.upper, p.upper, p.upper, p.lower])
-    ys = np.stack([q.value, q.lower, q.upper, q.lower, q.upper, q.lower, q.upper])
-    values = term(xs, ys)
+def _terms(term: Term, boxes: Boxes) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Return each bin's term at the estimates, and its smallest and largest over its box."""
+    values = term(boxes.xs, boxes.ys)
     high = values[1:5].max(axis=0)
-    low = np.where(q.lower > p.upper, values[5], 0.0)  # the whole box above the diagonal
-    low = np.where(p.lower > q.upper, values[6], low)
+    low = np.where(boxes.above, values[5], 0.0)
+    low = np.where(boxes.below, values[6], low)
     return values[0], low, high
 
 

@@ -1,8 +1,8 @@
 """Read what drift needs from a column profile: the one module that knows the profile's layout.
 
-Drift asks a profile five questions: its counts (values, nulls, distinct with bounds, std); its
-CDF at given points, P(X <= x); its quantiles (the deciles cut the bins); its bin masses; and
-its most frequent values with count bounds, each with the sketch's own error. Everything comes
+Drift asks a profile four questions: its counts (values, nulls, distinct with bounds, std); its
+CDF at given points, P(X <= x) (bin masses are differences of it); its quantiles (the deciles cut
+the bins); and its most frequent values with count bounds, each with the sketch's own error. Everything comes
 from the profiling package's public API (a sketch's bytes are public: they are rebuilt here into
 DataSketches objects, which answer CDF and bound queries the profile does not expose), so a
 change of the profile's internals touches this file only.
@@ -61,12 +61,12 @@ class NumberSketch:
         return np.asarray(self._sketch.get_quantiles(list(ranks)), dtype=np.float64)
 
     def cdf(self, points: FloatArray) -> FloatArray:
-        """Return P(X <= x) at each point of a sorted array of distinct points."""
-        return np.asarray(self._sketch.get_cdf(points.tolist(), True)[:-1], dtype=np.float64)
+        """Return P(X <= x) at each point of a sorted array of distinct points.
 
-    def masses(self, edges: FloatArray) -> FloatArray:
-        """Return the masses of (-inf, e1], (e1, e2], ..., (e_last, +inf) for sorted distinct edges."""
-        return np.asarray(self._sketch.get_pmf(edges.tolist(), True), dtype=np.float64)
+        A difference of two of these is a bin's mass, within ``mass_error`` (DataSketches' PMF
+        is computed the same way).
+        """
+        return np.asarray(self._sketch.get_cdf(points.tolist(), True)[:-1], dtype=np.float64)
 
     def _error(self, pmf: bool) -> float:
         if not self._sketch.is_estimation_mode():

@@ -23,11 +23,13 @@ KS and Wasserstein are read from a grid of ``GRID`` + 1 quantiles of each sketch
 
 from __future__ import annotations
 
+import functools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
-from atlas_streams.drift.divergence import Estimate, Masses, hellinger, js_distance, psi
+from atlas_streams.drift.divergence import Boxes, Estimate, Masses, hellinger, js_distance, psi
 from atlas_streams.drift.inputs import ColumnInput, FloatArray, NumberSketch
 
 __all__ = ["DECILES", "GRID", "bin_edges", "numeric_metrics"]
@@ -35,13 +37,43 @@ __all__ = ["DECILES", "GRID", "bin_edges", "numeric_metrics"]
 DECILES = tuple(i / 10 for i in range(1, 10))
 #: Grid ranks for KS and Wasserstein: 1/GRID (0.004) is KS's discretisation bound.
 GRID = 250
-_RANKS = np.linspace(0.0, 1.0, GRID + 1).tolist()
+_RANKS = np.linspace(0.0, 1.0, GRID + 1)
 _STARTS = np.arange(GRID) / GRID
+
+
+@dataclass(frozen=True, slots=True)
+class _Quantiles:
+    """What one sketch answers in one query (each query re-sorts the sketch: ~30 us at k=1024)."""
+
+    grid: FloatArray  # at ranks i / GRID
+    deciles: FloatArray
+    cell_low: FloatArray  # per grid cell: at rank i / GRID - eps, below the data's quantiles
+    cell_high: FloatArray  # per grid cell: at rank (i + 1) / GRID + eps, above them
+
+
+def _read(sketch: NumberSketch) -> _Quantiles:
+    error = sketch.rank_error
+    values = sketch.quantiles(_ranks(error))
+    grid, deciles = values[: GRID + 1], values[GRID + 1 : GRID + 10]
+    if not error:  # an exact sketch: the cells' own ends bracket the data's quantiles
+        return _Quantiles(grid, deciles, grid[:-1], grid[1:])
+    return _Quantiles(grid, deciles, values[GRID + 10 : 2 * GRID + 10], values[2 * GRID + 10 :])
+
+
+@functools.lru_cache(maxsize=64)
+def _ranks(error: float) -> list[float]:
+    """Return the ranks ``_read`` asks for; sketches of one k share one list."""
+    if not error:
+        return [*_RANKS.tolist(), *DECILES]
+    low = np.clip(_STARTS - error, 0.0, 1.0)
+    high = np.clip(_STARTS + 1.0 / GRID + error, 0.0, 1.0)
+    ranks: list[float] = np.concatenate([_RANKS, DECILES, low, high]).tolist()
+    return ranks
 
 
 def bin_edges(reference: NumberSketch) -> FloatArray:
     """Return the reference's deciles from its sketch, equal ones merged, ascending."""
-    return np.unique(reference.quantiles(DECILES))
+    return np.unique(_read(reference).deciles)
 
 
 def numeric_metrics(reference: ColumnInput, current: ColumnInput) -> dict[str, Estimate | None]:
@@ -49,47 +81,37 @@ def numeric_metrics(reference: ColumnInput, current: ColumnInput) -> dict[str, E
     if not reference.count or not current.count:
         return dict.fromkeys(("psi", "js", "hellinger", "ks", "wasserstein"))
     ref, cur = reference.numbers(), current.numbers()
-    edges = bin_edges(ref)
-    p = Masses.within(ref.masses(edges), ref.mass_error)
-    q = Masses.within(cur.masses(edges), cur.mass_error)
-    ref_grid, cur_grid = ref.quantiles(_RANKS), cur.quantiles(_RANKS)
+    ref_q, cur_q = _read(ref), _read(cur)
+    edges = np.unique(ref_q.deciles)
+    points = np.unique(np.concatenate([ref_q.grid, cur_q.grid, edges]))
+    ref_cdf, cur_cdf = ref.cdf(points), cur.cdf(points)  # one query each: KS and the bins
+    at_edges = np.searchsorted(points, edges)
+    boxes = Boxes.of(Masses.within(_masses(ref_cdf[at_edges]), ref.mass_error),
+                     Masses.within(_masses(cur_cdf[at_edges]), cur.mass_error))
+    gap = float(np.max(np.abs(ref_cdf - cur_cdf)))
+    error = ref.rank_error + cur.rank_error
     return {
-        "psi": psi(p, q),
-        "js": js_distance(p, q),
-        "hellinger": hellinger(p, q),
-        "ks": _ks(ref, cur, ref_grid, cur_grid),
-        "wasserstein": _wasserstein(ref, cur, ref_grid, cur_grid, reference.std),
+        "psi": psi(boxes),
+        "js": js_distance(boxes),
+        "hellinger": hellinger(boxes),
+        "ks": Estimate(gap, max(0.0, gap - error), min(1.0, gap + 1.0 / GRID + error)),
+        "wasserstein": _wasserstein(ref_q, cur_q, reference.std),
     }
 
 
-def _ks(ref: NumberSketch, cur: NumberSketch, ref_grid: FloatArray,
-        cur_grid: FloatArray) -> Estimate:
-    points = np.unique(np.concatenate([ref_grid, cur_grid]))
-    gap = float(np.max(np.abs(ref.cdf(points) - cur.cdf(points))))
-    error = ref.rank_error + cur.rank_error
-    return Estimate(gap, max(0.0, gap - error), min(1.0, gap + 1.0 / GRID + error))
+def _masses(cdf_at_edges: FloatArray) -> FloatArray:
+    """Return the masses of (-inf, e1], ..., (e_last, +inf) from P(X <= e) at the edges."""
+    return np.diff(np.concatenate([[0.0], cdf_at_edges, [1.0]]))
 
 
-def _wasserstein(ref: NumberSketch, cur: NumberSketch, ref_grid: FloatArray,
-                 cur_grid: FloatArray, std: float | None) -> Estimate | None:
+def _wasserstein(ref: _Quantiles, cur: _Quantiles, std: float | None) -> Estimate | None:
     if std is None or std <= 0.0 or not math.isfinite(std):
         return None  # a constant reference: other metrics see any change
-    ref_low, ref_high = _cell_ranges(ref, ref_grid)
-    cur_low, cur_high = _cell_ranges(cur, cur_grid)
-    lows = np.maximum.reduce([np.zeros(GRID), ref_low - cur_high, cur_low - ref_high])
-    highs = np.maximum(ref_high - cur_low, cur_high - ref_low)
-    gaps = np.abs(ref_grid - cur_grid)
+    lows = np.maximum.reduce([np.zeros(GRID), ref.cell_low - cur.cell_high,
+                              cur.cell_low - ref.cell_high])
+    highs = np.maximum(ref.cell_high - cur.cell_low, cur.cell_high - ref.cell_low)
+    gaps = np.abs(ref.grid - cur.grid)
     value = float(np.mean((gaps[:-1] + gaps[1:]) / 2.0))  # trapezoids over the grid cells
     lower, upper = float(np.mean(lows)), float(np.mean(highs))
     value = min(max(value, lower), upper)
     return Estimate(value / std, lower / std, upper / std)
-
-
-def _cell_ranges(sketch: NumberSketch, grid: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Return, for each grid cell, the range the exact quantile function covers on it."""
-    error = sketch.rank_error
-    if not error:
-        return grid[:-1], grid[1:]
-    low = sketch.quantiles(np.clip(_STARTS - error, 0.0, 1.0).tolist())
-    high = sketch.quantiles(np.clip(_STARTS + 1.0 / GRID + error, 0.0, 1.0).tolist())
-    return low, high
