@@ -135,6 +135,10 @@ class MergeStep:
     corrected: tuple[int, ...] = ()  # closed before, given rows by this step
     expired: tuple[int, ...] = ()  # delete these
     dropped: tuple[tuple[int, int], ...] = ()  # (start, rows) for windows already expired
+    # Windows in ``windows`` whose only change is an open part's newer copy: the writer may
+    # write them later (on close, or every few seconds), if it absorbs every partition's latest
+    # state again when it starts, which restores those copies (absorbing is idempotent).
+    lazy: tuple[int, ...] = ()
 
 
 def needed(clock: DatasetClock, state: PartitionWindows | None = None) -> list[int]:
@@ -168,7 +172,7 @@ def absorb(
     )
     horizon = clock.horizon(config)
     changed: dict[int, WindowProfile] = {}
-    corrected, dropped = [], []
+    corrected, dropped, lazy = [], [], []
     for start, slot in state.windows.items():
         if start not in clock.windows and horizon is not None and slot.end <= horizon:
             dropped.append((start, sum(p.profile.row_count for p in slot.parts)))
@@ -177,13 +181,16 @@ def absorb(
         new = window.absorb(partition, slot)
         if new is not window or start not in clock.windows:
             changed[start] = new
+            if start in clock.windows and new.base is window.base:
+                lazy.append(start)
         if window.closed and new.row_count != window.row_count:
             corrected.append(start)
     new_starts = {start: changed[start].end for start in changed if start not in clock.windows}
     clock = replace(clock, windows=MappingProxyType({**clock.windows, **new_starts}),
                     open=clock.open | new_starts.keys())
-    return _settle(clock, {**windows, **changed}, changed, config, tuple(corrected),
+    step = _settle(clock, {**windows, **changed}, changed, config, tuple(corrected),
                    tuple(dropped), quiet=False)
+    return replace(step, lazy=tuple(s for s in lazy if s in step.windows and s not in step.closed))
 
 
 def tick(clock: DatasetClock, windows: Mapping[int, WindowProfile], config: WindowingConfig,

@@ -107,16 +107,26 @@ class Owner:
 
 @dataclass
 class Merger:
-    """The single writer: reads each owner's changelog in order."""
+    """The single writer: reads each owner's changelog in order.
+
+    Windows whose only change is an open part (``MergeStep.lazy``) stay in memory, unwritten;
+    ``restart`` loses them and absorbs every owner's latest state again, as the glue must.
+    """
 
     config: WindowingConfig
     clock: DatasetClock = field(default_factory=DatasetClock)
-    windows: dict[int, WindowProfile] = field(default_factory=dict)
+    written: dict[int, WindowProfile] = field(default_factory=dict)
+    unwritten: dict[int, WindowProfile] = field(default_factory=dict)
     read: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     closed: list[int] = field(default_factory=list)
     corrected: list[int] = field(default_factory=list)
     now: int = 0
     owners: dict[int, Owner] = field(default_factory=dict)  # the partitions it read, for tests
+
+    @property
+    def windows(self) -> dict[int, WindowProfile]:
+        """Return the windows as the writer sees them: written, and newer ones in memory."""
+        return {**self.written, **self.unwritten}
 
     def catch_up(self, owner: Owner, limit: int | None = None) -> None:
         """Read up to ``limit`` new entries of the owner's changelog."""
@@ -125,17 +135,33 @@ class Merger:
         while self.read[owner.partition] < stop:
             state = log[self.read[owner.partition]]
             self.read[owner.partition] += 1
-            self.now += 1000
-            loaded = {start: self.windows[start] for start in needed(self.clock, state)}
-            step = absorb(self.clock, loaded, owner.partition, state, self.config, OPTIONS,
-                          self.now)
-            self.clock = DatasetClock.from_bytes(step.clock.to_bytes())
-            for start, window in step.windows.items():
-                self.windows[start] = WindowProfile.from_bytes(window.to_bytes())
-            for start in step.expired:
-                del self.windows[start]
-            self.closed += step.closed
-            self.corrected += step.corrected
+            self.take(owner.partition, state)
+
+    def take(self, partition: int, state: PartitionWindows) -> None:
+        """Absorb one state and keep the step: the clock and non-lazy windows are written."""
+        self.now += 1000
+        windows = self.windows
+        loaded = {start: windows[start] for start in needed(self.clock, state)}
+        step = absorb(self.clock, loaded, partition, state, self.config, OPTIONS, self.now)
+        self.clock = DatasetClock.from_bytes(step.clock.to_bytes())
+        for start, window in step.windows.items():
+            if start in step.lazy:
+                self.unwritten[start] = window
+            else:
+                self.written[start] = WindowProfile.from_bytes(window.to_bytes())
+                self.unwritten.pop(start, None)
+        for start in step.expired:
+            self.written.pop(start, None)
+            self.unwritten.pop(start, None)
+        self.closed += step.closed
+        self.corrected += step.corrected
+
+    def restart(self) -> None:
+        """Lose what was not written; absorb every owner's latest state read so far again."""
+        self.unwritten.clear()
+        for partition, owner in self.owners.items():
+            if self.read[partition]:
+                self.take(partition, owner.changelog[self.read[partition] - 1])
 
     def acknowledge(self, owner: Owner) -> None:
         """Let the owner drop what this merger folded (read from the merger's table)."""
@@ -167,8 +193,12 @@ def run(seed: int, partitions: dict[int, list[Message]], config: WindowingConfig
             merger.catch_up(owners[rng.choice(list(owners))], limit=rng.randrange(1, 4))
         if rng.random() < 0.3:
             merger.acknowledge(owners[rng.choice(list(owners))])
+        if replays and rng.random() < 0.05:
+            merger.restart()
     for owner in owners.values():
         merger.catch_up(owner)
+    if replays:
+        merger.restart()
     return merger
 
 

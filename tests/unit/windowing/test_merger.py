@@ -74,6 +74,14 @@ def test_a_window_merges_every_partition_and_closes_when_the_slowest_passes() ->
     assert writer.clock.latest_closed() == T0
 
 
+def test_only_an_open_part_s_newer_copy_may_be_written_lazily() -> None:
+    writer, a = Writer(), Partition()
+    assert writer.absorb(0, a.send(T0)).lazy == ()  # a new window: write it
+    assert writer.absorb(0, a.send(T0 + 1)).lazy == (T0,)  # a bigger open part only
+    step = writer.absorb(0, a.send(T0 + 2 * HOUR))  # the part is final: folded, closed
+    assert T0 in step.windows and step.lazy == () and step.closed == (T0,)
+
+
 def test_absorbing_a_state_again_changes_nothing() -> None:
     writer, a = Writer(), Partition()
     state = a.send(T0, T0 + 2 * HOUR)
