@@ -15,7 +15,12 @@ Two writers, as for the all-time profile:
 Every verb returns new values and leaves its inputs unchanged.
 """
 
-from atlas_streams.windowing.config import WindowingConfig, format_duration, parse_duration
+from atlas_streams.windowing.config import (
+    WINDOW_PROFILE_OPTIONS,
+    WindowingConfig,
+    format_duration,
+    parse_duration,
+)
 from atlas_streams.windowing.errors import WindowingConfigError, WindowingError, WindowStateError
 from atlas_streams.windowing.event_time import (
     EventTimeRejection,
@@ -35,6 +40,7 @@ from atlas_streams.windowing.partition import (
 from atlas_streams.windowing.window import WindowProfile, merge_windows
 
 __all__ = [
+    "WINDOW_PROFILE_OPTIONS",
     "DatasetClock",
     "EventTimeRejection",
     "MergeStep",

@@ -15,9 +15,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from atlas_streams.profiling import ProfileOptions
 from atlas_streams.windowing.errors import WindowingConfigError
 
-__all__ = ["MAX_WINDOWS", "WindowingConfig", "format_duration", "parse_duration"]
+__all__ = [
+    "MAX_WINDOWS",
+    "WINDOW_PROFILE_OPTIONS",
+    "WindowingConfig",
+    "format_duration",
+    "parse_duration",
+]
 
 SECOND, MINUTE, HOUR, DAY, WEEK = 1_000, 60_000, 3_600_000, 86_400_000, 604_800_000
 _UNITS = {"w": WEEK, "d": DAY, "h": HOUR, "m": MINUTE, "s": SECOND, "ms": 1}
@@ -26,6 +33,10 @@ _DURATION = re.compile(r"(?:\d+(?:ms|s|m|h|d|w))+")
 #: Windows a dataset keeps at most (retention / size): each closed window keeps one profile.
 MAX_WINDOWS = 10_000
 _MAX_RETENTION = 3660 * DAY
+
+#: Sketch sizes of a window's profile, smaller than the all-time profile's: a dataset keeps up
+#: to 720 windows at the default windowing. PLACEHOLDER: measured figures in bench/RESULTS.md.
+WINDOW_PROFILE_OPTIONS = ProfileOptions(kll_k=200, distinct_lg_k=11, exact_distinct_limit=200)
 _FIELDS = ("event_time", "size", "grace", "retention")
 
 
