@@ -34,8 +34,11 @@ _DURATION = re.compile(r"(?:\d+(?:ms|s|m|h|d|w))+")
 MAX_WINDOWS = 10_000
 _MAX_RETENTION = 3660 * DAY
 
-#: Sketch sizes of a window's profile, smaller than the all-time profile's: a dataset keeps up
-#: to 720 windows at the default windowing. PLACEHOLDER: measured figures in bench/RESULTS.md.
+#: Sketch sizes of a window's profile, smaller than the all-time profile's, since a dataset keeps
+#: 720 windows at the default windowing. Measured (bench/RESULTS.md): a closed 20-column window
+#: of 100,000 rows of the mixed bench table takes ~85 KB (61 MB for 720 windows), an all-numeric
+#: one ~137 KB (99 MB), against ~230 KB (166 MB) with the profile's sketches. The price: KLL rank
+#: error 1.33% (bin masses 1.65%) instead of 0.27% (0.35%), so drift intervals 3 to 8 times wider.
 WINDOW_PROFILE_OPTIONS = ProfileOptions(kll_k=200, distinct_lg_k=11, exact_distinct_limit=200)
 _FIELDS = ("event_time", "size", "grace", "retention")
 
