@@ -260,20 +260,28 @@ def measure() -> dict[str, Any]:
 
 def markdown(results: dict[str, Any]) -> str:
     """Return the results as a markdown section."""
-    lines = ["## Drift and windows (pure code)", "",
-             f"`compare` of two 20-column profiles ({results['rows']:,} rows each, the mixed table "
-             f"of bench/table.py, the current with known shifts), median process CPU time of {RUNS} "
-             "calls; target < 10 ms:", "", "| profiles | sketches | ms |", "|---|---|---|"]
+    return "\n".join(["## Drift and windows (pure code)", "", *_speed_lines(results),
+                      *_accuracy_lines(results), *_state_lines(results), *_bookkeeping_lines(results)])
+
+
+def _speed_lines(results: dict[str, Any]) -> list[str]:
+    lines = [f"`compare` of two 20-column profiles ({results['rows']:,} rows each, the mixed table "
+             f"of bench/table.py, the current with known shifts), median process CPU time of "
+             f"{RUNS} calls; target < 10 ms:", "", "| profiles | sketches | ms |", "|---|---|---|"]
     for key, ms in results["speed_ms"].items():
         table, sketches = key.split(" | ")
         lines.append(f"| {table} | {sketches} | {ms:.2f} |")
-    lines += ["", "Accuracy against the exact figures (numpy/scipy on the same rows, same bins), "
-              "over every column: each metric's interval width (median / widest) and its "
-              "largest error, and whether every interval held the exact value. Rank errors are "
-              "KLL's stated normalized errors (99% confidence), single-sided / for bin masses.",
-              "", "| sketches | rank error | " + " | ".join(f"{m}: width median / widest / error"
-                                                           for m in METRICS)
-              + " | all inside |", "|---" * (len(METRICS) + 3) + "|"]
+    return lines
+
+
+def _accuracy_lines(results: dict[str, Any]) -> list[str]:
+    lines = ["", "Accuracy against the exact figures (numpy/scipy on the same rows, same bins), "
+             "over every column: each metric's interval width (median / widest) and its largest "
+             "error, and whether every interval held the exact value. Rank errors are KLL's "
+             "stated normalized errors (99% confidence), single-sided / for bin masses.", "",
+             "| sketches | rank error | " + " | ".join(f"{m}: width median / widest / error"
+                                                      for m in METRICS)
+             + " | all inside |", "|---" * (len(METRICS) + 3) + "|"]
     for name, acc in results["accuracy"].items():
         cells = [f"{acc['median_width'].get(m, 0):.3f} / {acc['max_width'].get(m, 0):.3f} / "
                  f"{acc['max_error'].get(m, 0):.4f}" for m in METRICS]
@@ -286,32 +294,37 @@ def markdown(results: dict[str, Any]) -> str:
     for name, uppers in results["no_drift_upper"].items():
         lines.append(f"| {name} | " + " | ".join(f"{uppers.get(m, 0):.3f}" for m in METRICS)
                      + " |")
-    lines += ["", f"Window state: one closed 20-column window ({results['rows']:,} rows written "
-              "by 4 partitions, merged into one profile), and a dataset's "
-              f"{WINDOWS} windows (30 d of 1 h, the defaults; budget 200 MB of table state and "
-              "changelog):", "",
-              "| sketches | bytes a window | largest open partition state | 720 windows |",
-              "|---|---|---|---|"]
+    return lines
+
+
+def _state_lines(results: dict[str, Any]) -> list[str]:
+    lines = ["", f"Window state: one closed 20-column window ({results['rows']:,} rows written "
+             f"by 4 partitions, merged into one profile), and a dataset's {WINDOWS} windows (30 d "
+             "of 1 h, the defaults; budget 200 MB of table state and changelog):", "",
+             "| sketches | bytes a window | largest open partition state | 720 windows |",
+             "|---|---|---|---|"]
     for name, state in results["window_state"].items():
         lines.append(f"| {name} | {state['window_bytes']:,} | {state['open_partition_bytes']:,} "
                      f"| {state['dataset_mb']:.0f} MB |")
     big, numeric = results["window_state_1m_rows"], results["window_state_numeric"]
-    lines += ["", f"With {big['rows']:,} rows in the window, the windows' default sketches take "
-              f"{big['window_bytes']:,} bytes ({big['dataset_mb']:.0f} MB for 720 windows); a "
-              f"20-column all-numeric window of {numeric['rows']:,} rows (the worst case: KLL "
-              f"dominates) {numeric['window_bytes']:,} bytes ({numeric['dataset_mb']:.0f} MB).",
-              ""]
+    return lines + [
+        "", f"With {big['rows']:,} rows in the window, the windows' default sketches take "
+        f"{big['window_bytes']:,} bytes ({big['dataset_mb']:.0f} MB for 720 windows); a "
+        f"20-column all-numeric window of {numeric['rows']:,} rows (the worst case: KLL "
+        f"dominates) {numeric['window_bytes']:,} bytes ({numeric['dataset_mb']:.0f} MB).", ""]
+
+
+def _bookkeeping_lines(results: dict[str, Any]) -> list[str]:
     book = results["bookkeeping"]
     profile = book["profile_rows_per_s"]
-    lines += [f"Bookkeeping (`assign_rows`: event time, window, lateness, expiry) against the "
-              f"profile update of the same {BATCH:,}-row batches ({profile:,.0f} rows/s, "
-              "process CPU time); target < 10% of the profiler's time:", "",
-              "| event time | bookkeeping rows/s | % of the profile update's time |", "|---|---|---|"]
+    lines = [f"Bookkeeping (`assign_rows`: event time, window, lateness, expiry) against the "
+             f"profile update of the same {BATCH:,}-row batches ({profile:,.0f} rows/s, process "
+             "CPU time); target < 10% of the profiler's time:", "",
+             "| event time | bookkeeping rows/s | % of the profile update's time |", "|---|---|---|"]
     for name, rate in book["assign_rows_per_s"].items():
         lines.append(f"| {name} | {rate:,.0f} | {profile / rate:.1%} |")
-    lines += ["", f"`apply_batch` whole (bookkeeping and the windows' own profile update): "
-              f"{book['apply_batch_rows_per_s']:,.0f} rows/s.", ""]
-    return "\n".join(lines)
+    return lines + ["", f"`apply_batch` whole (bookkeeping and the windows' own profile update): "
+                        f"{book['apply_batch_rows_per_s']:,.0f} rows/s.", ""]
 
 
 def run(out_dir: pathlib.Path) -> str:

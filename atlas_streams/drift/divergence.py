@@ -110,6 +110,7 @@ def chi2_per_row(boxes: Boxes, reference_rows: int, current_rows: int) -> Estima
     a, b = reference_rows / total, current_rows / total
 
     def term(x: FloatArray, y: FloatArray) -> FloatArray:
+        """Return a b (x - y)^2 / (a x + b y), 0 where both shares are 0."""
         mixed = a * x + b * y
         with np.errstate(divide="ignore", invalid="ignore"):
             result = a * b * (x - y) ** 2 / mixed
