@@ -174,6 +174,8 @@ def absorb(
     changed: dict[int, WindowProfile] = {}
     corrected, dropped, lazy = [], [], []
     for start, slot in state.windows.items():
+        if start not in clock.windows and not slot.parts:
+            continue  # bookkeeping of a window this writer no longer keeps: nothing to add
         if start not in clock.windows and horizon is not None and slot.end <= horizon:
             dropped.append((start, sum(p.profile.row_count for p in slot.parts)))
             continue

@@ -12,6 +12,7 @@ from atlas_streams.windowing import (
     WindowProfile,
     WindowStateError,
     absorb,
+    acknowledge,
     apply_batch,
     needed,
     resume,
@@ -135,6 +136,16 @@ def test_windows_expire_back_from_the_dataset_watermark() -> None:
     assert writer.clock.horizon(CONFIG) == T0 + HOUR + 1
     step = writer.absorb(0, a.send(T0 + 5))  # a's own watermark keeps it; the writer's does not
     assert step.dropped == ((T0, 2),) and T0 not in writer.windows
+
+
+def test_an_expired_window_is_not_brought_back_by_a_partition_s_bookkeeping() -> None:
+    writer, a, b = Writer(), Partition(), Partition()
+    writer.absorb(0, a.send(T0, T0 + 2 * HOUR))
+    a.state = acknowledge(a.state, {T0: writer.windows[T0].folded[0]})
+    assert a.state.windows[T0].parts == ()  # only the next generation is remembered
+    assert writer.absorb(1, b.send(T0 + 7 * HOUR)).expired == (T0,)
+    step = writer.absorb(0, a.state)
+    assert T0 not in step.windows and T0 not in writer.clock.windows and step.dropped == ()
 
 
 def test_windows_missing_from_the_load_are_an_error_not_a_reset() -> None:
