@@ -9,10 +9,11 @@ then in exactly one part of exactly one window, or counted as rejected or expire
 Generations. A window's rows on this partition accumulate in an open *part*. Once the
 partition's event-time watermark passes the window's end + grace, the part is final: its rows
 go no further. A row that comes later still (a late row) starts the next generation, final at
-the end of its batch. The single writer that merges partitions (``merge``) folds each final part
+the end of its batch. The single writer that merges partitions (``merger``) folds each final part
 into the window's one profile exactly once, by generation number, and keeps only the latest copy
-of an open part. The owner drops final parts once that writer has folded them
-(``acknowledge``), so a partition keeps only its open windows and parts in flight.
+of an open part. The owner drops final parts once that writer has folded them, and windows once
+it has expired them (``acknowledge``), so a partition keeps only its open windows and parts in
+flight.
 
 Late and expired rows, by the partition's own watermark (the largest event time applied before
 the row, in offset order): a row is late when its window's end + grace is at or below it, and
