@@ -27,7 +27,8 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check atlas_streams tests bench
-	$(BIN)/mypy atlas_streams/profiling atlas_streams/registry atlas_streams/rbac
+	$(BIN)/mypy atlas_streams/profiling atlas_streams/registry atlas_streams/rbac \
+		atlas_streams/drift atlas_streams/windowing
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

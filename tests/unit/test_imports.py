@@ -8,14 +8,18 @@ import sys
 
 import pytest
 
+import atlas_streams.drift
 import atlas_streams.profiling
 import atlas_streams.rbac
 import atlas_streams.registry
+import atlas_streams.windowing
 
 STREAMS = ("faust", "aiohttp", "mode", "aiokafka")
 # Access control and the registry need no numerical code either.
 FORBIDDEN = {
     atlas_streams.profiling: STREAMS,
+    atlas_streams.drift: STREAMS,
+    atlas_streams.windowing: STREAMS,
     atlas_streams.registry: (*STREAMS, "numpy"),
     atlas_streams.rbac: (*STREAMS, "numpy"),
 }
