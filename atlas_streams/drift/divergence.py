@@ -92,12 +92,13 @@ def psi(boxes: Boxes) -> Estimate:
 
 def js_distance(boxes: Boxes) -> Estimate:
     """Return the Jensen-Shannon distance in base 2 (the square root of the divergence), in [0, 1]."""
-    return _mapped(_summed(_js_term, boxes), np.sqrt)
+    # The divergence is never negative; rounding can make a bound -1e-17, which has no root.
+    return _mapped(_summed(_js_term, boxes), lambda x: np.sqrt(np.maximum(x, 0.0)))
 
 
 def hellinger(boxes: Boxes) -> Estimate:
     """Return the Hellinger distance sqrt(sum (sqrt p - sqrt q)^2 / 2), in [0, 1]."""
-    return _mapped(_summed(_hellinger_term, boxes), lambda x: np.sqrt(x / 2.0))
+    return _mapped(_summed(_hellinger_term, boxes), lambda x: np.sqrt(np.maximum(x, 0.0) / 2.0))
 
 
 def chi2_per_row(boxes: Boxes, reference_rows: int, current_rows: int) -> Estimate:
