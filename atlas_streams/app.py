@@ -135,7 +135,7 @@ def create_app(settings: Settings, broker_kind: BrokerKind | None = None) -> Atl
     )
     app = _faust_app(settings, kind)
     options = ProfileOptions()
-    catalog = define_catalog_tables(app, settings)
+    catalog = define_catalog_tables(app)
     datasets = app.topic(value_type=bytes, value_serializer="raw", key_serializer="raw")
     deadletter = app.topic(topics.DEADLETTER, value_serializer="raw")
     view_topic = app.topic(

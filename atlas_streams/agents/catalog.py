@@ -1,4 +1,4 @@
-"""Catalog agents: keep every worker's profile view, and freeze profile snapshots.
+"""Catalog agents: keep every partial and merged profile, and freeze profile snapshots.
 
 Both write one-partition tables from a single-partition topic, so the partition of the event
 being processed is always the table's one changelog partition (Faust's RocksDB store files each
@@ -17,7 +17,7 @@ from atlas_streams.agents.context import current_event
 from atlas_streams.agents.sealing import Opener
 from atlas_streams.profiling import ProfileOptions
 from atlas_streams.tables.catalog import CatalogTables
-from atlas_streams.tables.partial import merge_partials
+from atlas_streams.tables.partial import PartialFormatError, merge_partials, position
 
 __all__ = ["register_catalog_agents"]
 
@@ -41,15 +41,12 @@ def register_catalog_agents(
     @app.agent(view_topic, name="atlas-profile-view")
     async def profile_view(stream: faust.StreamT) -> None:
         async for events in stream.take_events(VIEW_BATCH, within=VIEW_BATCH_SECONDS):
-            touched = set()
             with current_event(events[-1]):
-                for event in events:
-                    if tables.view.get(event.key) != event.value:  # republished after a crash
-                        tables.view[event.key] = event.value
-                        touched.add(event.key.rpartition("/")[0])
+                touched = _keep_newer(tables, [(e.key, e.value) for e in events])
                 for dataset in touched:
                     prefix = f"{dataset}/"
-                    partials = [(k, v) for k, v in tables.view.items() if k.startswith(prefix)]
+                    partials = [(k, v) for k, v in tables.state.own.items()
+                                if k.startswith(prefix)]
                     merged = merge_partials(partials, options)
                     if dataset in merged:
                         tables.merged[dataset] = merged[dataset].to_bytes()
@@ -67,3 +64,26 @@ def register_catalog_agents(
                 yield {"ok": False, "error": f"unknown catalog command {body.get('type')!r}"}
 
     return catalog_commands
+
+
+def _keep_newer(tables: CatalogTables, updates: list[tuple[str, bytes]]) -> set[str]:
+    """Store each partial that is newer than the stored one; return the datasets touched.
+
+    Only the profiler that holds a partition publishes its partials, in offset order, but a
+    worker the group already replaced (a zombie) may still publish an older one after its
+    successor's, and a profiler republishes after a crash: neither may move a partial back.
+    """
+    touched = set()
+    for key, value in updates:
+        if not isinstance(key, str) or not value:
+            continue
+        current = tables.state.owned(key)
+        try:
+            if current is not None and position(value) <= position(current):
+                continue
+        except PartialFormatError:
+            log.error("profile-view: %r is not a partial profile; ignored", key)
+            continue
+        tables.state[key] = value
+        touched.add(key.rpartition("/")[0])
+    return touched

@@ -1,5 +1,8 @@
 """Find dataset topics on the broker and add them to the profiler's subscription.
 
+Partitions added to a subscribed topic need nothing from here: the consumer sees the new count
+in its metadata and the group rebalances.
+
 Faust cannot subscribe by pattern (its aiokafka driver says so), so a dataset created after the
 worker started is found here: every ``discovery_interval`` seconds the broker's topic list is
 read and new ``<prefix><name>`` topics are added to the profiler's channel, which makes Faust
@@ -46,12 +49,18 @@ class DatasetDiscovery:
         self.app = app
         self.channel = channel
         self.settings = settings
-        self.rejected: dict[str, int] = {}  # topic -> partitions, for topics we cannot co-partition
+        self.partitions: dict[str, int] = {}  # dataset topic -> partitions, as last listed
+        self._grown = False  # a subscribed topic gained partitions: resubscribe
 
     def datasets(self) -> list[str]:
         """Return the datasets the profiler is subscribed to."""
         of = self.settings.dataset_of_topic
         return sorted(d for t in self.channel.topics if (d := of(t)))
+
+    def topic_of(self, dataset: str) -> str | None:
+        """Return the subscribed topic that carries ``dataset``, or None."""
+        of = self.settings.dataset_of_topic
+        return next((t for t in self.channel.topics if of(t) == dataset), None)
 
     def _subscribed_channels(self) -> list[faust.TopicT]:
         # Agents iterate over clones of their topic; the clones are what the conductor
@@ -64,40 +73,50 @@ class DatasetDiscovery:
         ]
 
     def accept(self, topics: Mapping[str, int]) -> list[str]:
-        """Add new dataset topics from ``topics``; return the names added."""
-        want = self.settings.topic_partitions
+        """Add new dataset topics from ``topics`` (name -> partitions); return the names added.
+
+        Any partition count is profiled: the profile state is not co-partitioned with the
+        dataset topics (``tables/catalog.py``).
+        """
         current = set(self.channel.topics)
-        added = []
+        added, grown = [], []
         for topic, partitions in sorted(topics.items()):
-            if topic in current or self.settings.dataset_of_topic(topic) is None or not partitions:
+            if self.settings.dataset_of_topic(topic) is None or not partitions:
                 continue
-            if partitions != want:
-                if self.rejected.get(topic) != partitions:
-                    log.error(
-                        "topic %s has %d partitions but the profiler's tables have %d: it is not "
-                        "profiled. Recreate it with %d partitions or run the workers with "
-                        "--topic-partitions %d.", topic, partitions, want, want, partitions,
-                    )
-                self.rejected[topic] = partitions
-                continue
-            added.append(topic)
+            before = self.partitions.get(topic)
+            self.partitions[topic] = partitions
+            if topic not in current:
+                added.append(topic)
+            elif before is not None and partitions != before:
+                grown.append(topic)
         if added:
             self.channel.topics = sorted(current | set(added))
             log.info("profiling new dataset topics: %s", ", ".join(added))
+        if grown:
+            # The consumer would see the new partitions only at its next metadata refresh (5
+            # min in Faust); a resubscription makes the group rebalance onto them now.
+            log.info("dataset topics with new partitions: %s", ", ".join(
+                f"{t} ({self.partitions[t]})" for t in grown))
+            self._grown = True
         self._sync_subscription()
         return added
 
     def _sync_subscription(self) -> None:
-        """Make the conductor route every dataset topic to the profiler, until it does."""
+        """Make the conductor route every dataset topic to the profiler, until it does.
+
+        After a topic gained partitions it resubscribes even when the routing is right.
+        """
+        force = self._grown and not self.app.rebalancing
+        self._grown = self._grown and not force
         names = list(self.channel.topics)
         for channel in self._subscribed_channels():
             if channel.topics != names:
                 channel.topics = names
             # The conductor drops a change flagged while the group is rebalancing, so check
             # its routing index on every tick (private: Faust has no public way to ask).
-            if not self.app.rebalancing and self.app.topics._topic_contain_unsubscribed_topics(
-                channel
-            ):  # noqa: SLF001
+            if force or not self.app.rebalancing and (
+                self.app.topics._topic_contain_unsubscribed_topics(channel)  # noqa: SLF001
+            ):
                 self.app.topics.discard(channel)  # discard + add flags a resubscription
                 self.app.topics.add(channel)
 

@@ -1,15 +1,20 @@
-"""Faust tables of the catalog: partial profiles, every worker's merged view, snapshots.
+"""Faust tables of the catalog: every partial profile, the merged profiles, snapshots.
 
-- ``profile_partials`` holds one :class:`~atlas_streams.tables.partial.PartialProfile` per
-  (dataset, source partition). It is co-partitioned with the dataset topics, so the worker that
-  owns source partition p owns its state and Faust restores it from the changelog before the
-  partition is processed: the offset watermark in each value is always current.
-- ``profile_view`` is a copy of the same values, fed by a single-partition topic (see
-  :mod:`atlas_streams.agents.catalog`) and held by that topic's one consumer; the global
-  ``profile_merged`` holds each dataset's profile merged over its partitions by that consumer.
-  Every worker answers queries from its own copy, without Faust's cross-worker routing, and
-  all give the same bytes: sketch merges are randomised (KLL), so they are done once, by one
-  writer.
+- ``profile_state`` holds one :class:`~atlas_streams.tables.partial.PartialProfile` per
+  (dataset, source partition), keyed ``"<dataset>/<partition>"``. Profilers never write it: they
+  publish each new partial on the single-partition profile-view topic, whose one consumer (the
+  view agent, :mod:`atlas_streams.agents.catalog`) writes it, keeping only values newer than
+  the stored one (by epoch and offset watermark). It is an
+  :class:`~atlas_streams.tables.owned.OwnedTable`: the view agent decides on its own copy, every
+  worker holds the global one. A profiler that takes over a partition starts from that copy; if
+  the copy lags, the offset watermark shows it and the missing range is read from the broker.
+  So the profile state is not co-partitioned with the dataset topics, and a dataset topic may
+  have any number of partitions (before, a topic whose count differed from the table's was not
+  profiled at all).
+- ``profile_merged`` (global) holds each dataset's profile merged over its partials by the view
+  agent. Every worker answers queries from its own copy, without Faust's cross-worker routing,
+  and all give the same bytes: sketch merges are randomised (KLL), so they are done once, by
+  one writer.
 - ``profile_snapshots`` keeps frozen merged profiles by run id, global as well.
 """
 
@@ -20,7 +25,7 @@ from typing import Any
 
 import faust
 
-from atlas_streams.settings import Settings
+from atlas_streams.tables.owned import OwnedTable, define_owned_table
 from atlas_streams.tables.store import store_options
 
 __all__ = ["CatalogTables", "define_catalog_tables"]
@@ -30,28 +35,17 @@ __all__ = ["CatalogTables", "define_catalog_tables"]
 class CatalogTables:
     """The catalog's tables, as registered on the app."""
 
-    partials: Any  # faust.Table[str, bytes]
-    view: Any  # faust.Table[str, bytes], one partition
+    state: OwnedTable  # "<dataset>/<partition>" -> PartialProfile bytes
     merged: Any  # faust.GlobalTable[str, bytes]
     snapshots: Any  # faust.GlobalTable[str, bytes]
 
 
-def define_catalog_tables(app: faust.App, settings: Settings) -> CatalogTables:
+def define_catalog_tables(app: faust.App) -> CatalogTables:
     """Register the catalog's tables on ``app``."""
     def raw() -> dict[str, Any]:
         return {"key_type": str, "value_type": bytes, "options": store_options()}
 
-    partials = app.Table(
-        "profile_partials", partitions=settings.topic_partitions, help="partial profiles",
-        **raw(),
-    )
-    # Not global: only the view topic's one consumer reads it, and Faust keeps every global
-    # table's changelog as a standby on every worker, its writer included. After a rebalance
-    # that standby replays the changelog from an old offset over the writer's newer values, so
-    # a new view consumer merged stale partials (rows missing from the merged profile until
-    # the next update; seen in tests/integration/test_scaleout.py). As a plain table with one
-    # partition it is co-partitioned with the view topic and restored before that consumer runs.
-    view = app.Table("profile_view", partitions=1, help="partials for the merged view", **raw())
+    state = define_owned_table(app, "profile_state", "partial profiles, one per source partition")
     # Faust's advice for global tables shared by several workers: one partition and a
     # recovery buffer of one, or recovery can loop forever (faust.tables.globaltable).
     merged = app.GlobalTable(
@@ -60,4 +54,4 @@ def define_catalog_tables(app: faust.App, settings: Settings) -> CatalogTables:
     snapshots = app.GlobalTable(
         "profile_snapshots", partitions=1, recovery_buffer_size=1, help="frozen profiles", **raw()
     )
-    return CatalogTables(partials, view, merged, snapshots)
+    return CatalogTables(state, merged, snapshots)

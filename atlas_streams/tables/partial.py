@@ -26,6 +26,7 @@ __all__ = [
     "PartialProfile",
     "applied_offset",
     "merge_partials",
+    "position",
     "plan_batch",
 ]
 
@@ -76,6 +77,12 @@ def applied_offset(data: bytes) -> int:
     """Return the watermark of a stored partial without parsing its profile."""
     offset: int = _unpack(data)[0]
     return offset
+
+
+def position(data: bytes) -> tuple[int, int]:
+    """Return a stored partial's (epoch, watermark) without parsing its profile: newer is more."""
+    offset, _, epoch, _, _ = _unpack(data)
+    return epoch, offset
 
 
 def _unpack(data: bytes) -> tuple[int, int, int, list[int], bytes]:

@@ -60,14 +60,19 @@ def stored_dataset_listing(
 ) -> list[dict[str, Any]]:
     """Return every dataset the caller may see, with its row and column counts."""
     stored = dict(atlas.catalog.merged.items())
-    names = set(stored) | set(atlas.discovery.datasets())
+    subscribed = set(atlas.discovery.datasets())
+    names = set(stored) | subscribed
     listing = []
     for name in sorted(names):
         if not access.can_see_dataset(name):
             continue
         report = reports.report(name, stored[name]) if stored.get(name) else None
+        topic = atlas.discovery.topic_of(name)
         listing.append({
             "dataset_id": name,
+            "topic": topic,
+            "partitions": atlas.discovery.partitions.get(topic) if topic else None,
+            "state": "profiling" if name in subscribed else "topic gone; the profile is kept",
             "row_count": report["row_count"] if report else 0,
             "invalid_count": report.get("invalid_count", 0) if report else 0,
             "column_count": len(report["columns"]) if report else 0,

@@ -12,6 +12,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from atlas_streams import topics
 from atlas_streams.launcher import WorkerProcess
 from atlas_streams.tables.partial import applied_offset
 
@@ -139,13 +140,13 @@ def test_a_batch_ends_at_batch_bytes_of_messages(cluster: Cluster) -> None:
         "bounded", env={"ATLAS_BATCH_BYTES": "1024", "ATLAS_BATCH_TIMEOUT": "5"}
     )
     assert_exact(wait_rows(worker, "bounded", 800), 800)
-    changelog = f"{cluster.app_id}-profile_partials-changelog"
-    # A rebalance can replay a message; its partial is then written again, the same version.
-    assert len(asyncio.run(versions_in(cluster, changelog))) == 20
+    published = topics.internal(cluster.app_id, topics.PROFILE_VIEW)
+    # A rebalance can replay a message; its partial is then published again, the same version.
+    assert len(asyncio.run(versions_in(cluster, published))) == 20
 
 
 async def versions_in(cluster: Cluster, topic: str) -> set[tuple[bytes, int]]:
-    """Return the (key, watermark) of every partial written to the changelog ``topic``."""
+    """Return the (key, watermark) of every partial published on ``topic``."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=cluster.settings.bootstrap_servers, enable_auto_commit=False,
         max_partition_fetch_bytes=8 << 20,

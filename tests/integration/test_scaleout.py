@@ -32,8 +32,14 @@ REVOKED = "Revoking previously assigned partitions"
 
 @pytest.fixture
 def cluster(broker: EmbeddedBroker, tmp_path: Path) -> Iterator[Cluster]:
-    """A fresh app id whose topics have six partitions."""
+    """A fresh app id whose dataset topics have six partitions, its workers the default four.
+
+    The workers' ATLAS_TOPIC_PARTITIONS (the count of topics they create) is left at 4: a
+    dataset topic of another count is profiled like any other.
+    """
     made = Cluster(broker, tmp_path, partitions=PARTITIONS)
+    base = made.env
+    made.env = lambda: {**base(), "ATLAS_TOPIC_PARTITIONS": "4"}  # type: ignore[method-assign]
     try:
         yield made
     finally:

@@ -1,0 +1,97 @@
+"""The profiler's pure step: new messages in offset order, holes refused, malformed ones named."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from atlas_streams.profiling import ProfileOptions
+from atlas_streams.tables.partial import PartialProfile
+from atlas_streams.tables.step import DECODE_CHUNK_BYTES, chunks, profile_messages
+
+
+@dataclass(frozen=True)
+class Msg:
+    offset: int
+    value: bytes | None
+    timestamp: float | None = None
+
+
+def rows(*offsets: int) -> list[Msg]:
+    return [Msg(o, b'{"i": %d}' % o, 1_700_000_000.0 + o) for o in offsets]
+
+
+def step(stored: bytes | None, messages: list[Msg], contiguous: bool = False):  # noqa: ANN201
+    return profile_messages(stored, messages, options=ProfileOptions(), max_message_bytes=1 << 20,
+                            contiguous=contiguous, label="d/0")
+
+
+def counted(value: bytes | None) -> tuple[int, int]:
+    assert value is not None
+    state = PartialProfile.from_bytes(value)
+    return state.offset, state.profile.row_count
+
+
+def test_new_messages_are_applied_and_replays_skipped() -> None:
+    first = step(None, rows(0, 1, 2))
+    assert counted(first.partial) == (2, 3) and first.applied == 3 and first.watermark == 2
+
+    again = step(first.partial, rows(1, 2, 3))
+    assert counted(again.partial) == (3, 4) and again.applied == 1
+
+    replays = step(again.partial, rows(2, 3))
+    assert replays.partial is None and replays.replays and replays.applied == 0
+
+
+def test_a_batch_with_a_hole_applies_nothing_and_says_where_to_read_from() -> None:
+    first = step(None, rows(0, 1, 2))
+
+    holed = step(first.partial, rows(3, 5, 6))  # offset 4 never arrived
+
+    assert holed.partial is None and holed.backfill_from == 3
+    assert "skipped 1 offset(s)" in holed.warnings[0]
+
+
+def test_rows_read_from_the_partition_itself_are_applied_across_empty_offsets() -> None:
+    first = step(None, rows(0, 1, 2))
+
+    # Offsets 3 and 4 hold no message (retention, transaction markers): nothing to wait for.
+    read = step(first.partial, rows(5, 6), contiguous=True)
+
+    assert counted(read.partial) == (6, 5) and "hold no message" in read.warnings[0]
+    assert counted(step(read.partial, rows(6, 7)).partial) == (7, 6)
+
+
+def test_malformed_messages_are_named_by_index_and_counted() -> None:
+    messages = [*rows(0), Msg(1, b"not json"), Msg(2, b"[1, 2]"), *rows(3), Msg(4, None)]
+
+    result = step(None, messages)
+
+    assert [index for index, _ in result.rejected] == [1, 2, 4]
+    assert "not JSON" in result.rejected[0][1]
+    state = PartialProfile.from_bytes(result.partial or b"")
+    assert (state.offset, state.profile.row_count, state.profile.invalid_count) == (4, 2, 3)
+
+
+def test_the_step_never_changes_its_input() -> None:
+    first = step(None, rows(0, 1))
+    before = first.partial
+
+    step(first.partial, rows(2, 3))
+
+    assert first.partial == before
+
+
+def test_chunks_keep_order_and_every_message_and_bound_the_bytes() -> None:
+    third = DECODE_CHUNK_BYTES // 3
+    batch = [Msg(i, b"x" * size) for i, size in enumerate([third, third, third, third, 0, third])]
+    found = list(chunks(batch))
+    assert [m for chunk in found for m in chunk] == batch
+    assert all(sum(len(m.value or b"") for m in chunk) <= DECODE_CHUNK_BYTES for chunk in found)
+    assert [len(chunk) for chunk in found] == [3, 3]
+
+
+def test_a_message_over_the_bound_is_a_chunk_of_its_own() -> None:
+    batch = [Msg(0, b"x" * 10), Msg(1, b"x" * (DECODE_CHUNK_BYTES + 1)), Msg(2, b"x" * 10)]
+    assert [len(chunk) for chunk in chunks(batch)] == [1, 1, 1]
+    assert list(chunks([])) == []
+    assert [len(c) for c in chunks([Msg(0, None)])] == [1]
