@@ -39,7 +39,7 @@ from .queries import (
     search,
     summarize,
 )
-from .stage import ALLOWED_TRANSITIONS, Stage, parse_stage, transition
+from .stage import ALLOWED_TRANSITIONS, Stage, parse_stage, promotion_path, transition
 from .state import (
     Artifact,
     Change,
@@ -93,6 +93,7 @@ __all__ = [
     "parse_version",
     "precedence",
     "production",
+    "promotion_path",
     "rebuild",
     "search",
     "summarize",

@@ -208,9 +208,9 @@ async def _stage_change(request: web.Request, action: str) -> web.Response:
     version = request.match_info["version"]
     reply = await _command(request, action, await read_json(request), version=version)
     moved = [e for e in reply["events"] if e["type"] == "stage_changed"]
-    target = moved[-1]["version"] if moved else version
-    archived = [e["version"] for e in moved[:-1]]
-    return json_response({**_version_of(reply, target), "archived": archived})
+    path = [e["to_stage"] for e in moved if e["version"] == version]
+    archived = [e["version"] for e in moved if e["version"] != version]
+    return json_response({**_version_of(reply, version), "path": path, "archived": archived})
 
 
 @routes.post("/models/{name}/versions/{version}/transition")
@@ -227,7 +227,7 @@ async def promote_staging(request: web.Request) -> web.Response:
 
 @routes.post("/models/{name}/versions/{version}/promote-production")
 async def promote_production(request: web.Request) -> web.Response:
-    """Move a version to production, archiving the one that held it."""
+    """Move a version to production (through staging if need be), archiving the one there."""
     return await _stage_change(request, "promote_production")
 
 
