@@ -24,6 +24,7 @@ from atlas_streams.agents.backfill import BackfillStalled, read_range
 from atlas_streams.agents.batching import take_events_bounded
 from atlas_streams.agents.context import current_event
 from atlas_streams.agents.deadletter import dead_letter
+from atlas_streams.metrics import WorkerMetrics
 from atlas_streams.profiling import ProfileOptions
 from atlas_streams.settings import Settings
 from atlas_streams.tables.catalog import CatalogTables
@@ -52,8 +53,10 @@ def register_profiler(
     view_topic: faust.TopicT,
     settings: Settings,
     options: ProfileOptions,
+    metrics: WorkerMetrics | None = None,
 ) -> Any:
     """Register the profiler agent and its two timers on ``app``; return the agent."""
+    observed = metrics if metrics is not None else WorkerMetrics()  # unscraped when not given
     published: dict[str, bytes] = {}  # partial key -> the value last sent to the view topic
 
     @app.agent(channel, name="atlas-profiler")
@@ -66,6 +69,7 @@ def register_profiler(
             stream, settings.batch_size, settings.batch_bytes, settings.batch_timeout
         )
         async for events in batches:
+            started = time.perf_counter()
             groups: dict[tuple[str, int], list[faust.EventT]] = defaultdict(list)
             for event in events:
                 groups[(event.message.topic, event.message.partition)].append(event)
@@ -83,6 +87,8 @@ def register_profiler(
                 if hole is not None:
                     end = max(event.message.offset for event in group) + 1
                     await _backfill(profile, group[-1], settings, topic, partition, hole, end)
+            observed.batch_size.observe(len(events))
+            observed.batch_latency.observe(time.perf_counter() - started)
 
     @app.timer(REPUBLISH_INTERVAL, name="atlas-profile-republish")
     async def republish() -> None:

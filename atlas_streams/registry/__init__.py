@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from .commands import (
     ACTIONS,
+    LINEAGE_FIELDS,
     AddVersion,
     ChangeStage,
     Command,
@@ -54,6 +55,7 @@ from .state import (
 __all__ = [
     "ACTIONS",
     "ALLOWED_TRANSITIONS",
+    "LINEAGE_FIELDS",
     "AddVersion",
     "Artifact",
     "Change",

@@ -90,6 +90,7 @@ async def _command(
         "id": command_id, "action": action, "model": command.model, "version": version,
         "body": body, "actor": principal.user_id if principal is not None else "anonymous",
     }
+    counted = atlas.metrics.registry_commands
     try:
         reply = await asyncio.wait_for(
             atlas.registry_agent.ask(value=seal_command(atlas.secrets.signing, topic, message),
@@ -97,11 +98,14 @@ async def _command(
             ASK_TIMEOUT,
         )
     except TimeoutError:
+        counted.labels(action, "timeout").inc()
         raise HttpError(503, "the registry did not answer in time; check the workers and "
                         "read the model before retrying") from None
     if not reply.get("ok"):
+        counted.labels(action, str(reply.get("error") or "refused")).inc()
         status = ERROR_KINDS.get(reply.get("error", ""), 500)
         raise HttpError(status, reply.get("message") or "the registry refused the command")
+    counted.labels(action, "ok").inc()
     await _wait_visible(atlas, command.model, command_id)
     return dict(reply)
 
