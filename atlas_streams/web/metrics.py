@@ -33,6 +33,10 @@ class WorkerCollector(Collector):
     def __init__(self, atlas: Atlas) -> None:
         self.atlas = atlas
 
+    def describe(self) -> list[Metric]:
+        """Describe nothing up front: collecting touches Faust's consumer, so only at scrape."""
+        return []
+
     def collect(self) -> Iterator[Metric]:
         """Yield the metric families read from the tables and Faust's monitor."""
         try:
