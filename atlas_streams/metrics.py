@@ -32,7 +32,7 @@ class WorkerMetrics:
             ["method", "route"], buckets=LATENCY_BUCKETS, registry=self.registry,
         )
         self.audit_decisions = Counter(
-            "atlas_audit_decisions", "Access decisions sent to the audit chain",
+            "atlas_audit_decisions", "Access decisions (401s and 429s as reason unauthenticated)",
             ["decision", "reason"], registry=self.registry,
         )
         self.registry_commands = Counter(

@@ -63,9 +63,11 @@ def _record(
         metrics.http_requests.labels(request.method, route, str(status)).inc()
         metrics.http_latency.labels(request.method, route).observe(elapsed)
         reason = request.get("audit_reason")
-        if reason is not None:  # set by the auth middleware on every audited request
+        if reason is not None:  # set by the auth middleware once a key authenticated
             decision = "allowed" if reason == GRANTED else "denied"
             metrics.audit_decisions.labels(decision, reason).inc()
+        elif status in (401, 429):  # refused before any permission check (floods are summarised)
+            metrics.audit_decisions.labels("denied", "unauthenticated").inc()
     principal = request.get("principal")
     size = getattr(response, "content_length", None)  # None when streamed
     access_log.info(

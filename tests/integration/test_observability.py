@@ -40,6 +40,8 @@ def test_metrics_cover_datasets_http_audit_registry_batches_lag_and_tables(
     http("POST", f"{worker.url}/models/register", {"name": f"m-{shared_cluster.app_id}"})
     http("GET", f"{worker.url}/models/", key="atlas-viewer-key")
     assert http("GET", f"{worker.url}/models/", key="wrong")[0] == 401
+    assert http("POST", f"{worker.url}/models/register", {"name": "x"},
+                key="atlas-viewer-key")[0] == 403
 
     def scraped() -> str | None:
         status, text = scrape(worker)
@@ -52,7 +54,8 @@ def test_metrics_cover_datasets_http_audit_registry_batches_lag_and_tables(
     assert sample(text, 'atlas_http_requests_total{method="GET",route="/models/",status="200"}')
     assert sample(text, 'atlas_http_request_duration_seconds_bucket{le="+Inf",method="GET",'
                         'route="/models/"}')
-    assert sample(text, 'atlas_audit_decisions_total{decision="denied"')
+    assert sample(text, 'atlas_audit_decisions_total{decision="denied",reason="permission_denied"}')
+    assert sample(text, 'atlas_audit_decisions_total{decision="denied",reason="unauthenticated"}')
     assert sample(text, 'atlas_audit_decisions_total{decision="allowed",reason="granted"}')
     assert sample(text, 'atlas_registry_commands_total{action="register_model",outcome="ok"}') == 1
     assert (sample(text, "atlas_profiler_batch_messages_count") or 0) >= 1
@@ -83,7 +86,7 @@ def test_logs_are_json_lines_with_one_access_line_per_request_and_no_key(
     line = wait_until(access_line, what="the access line of the request")
     assert line["level"] == "INFO" and line["status"] == 200 and line["method"] == "GET"
     assert line["route"] == "/rbac/check-dataset-access/{dataset}" and line["user_id"]
-    assert "request_id" in line and line["duration_ms"] >= 0
+    assert line["request_id"] and line["duration_ms"] >= 0  # the id the response carries
     text = worker.log_path.read_text()
     assert "atlas-admin-key" not in text
     structured = [raw for raw in text.splitlines() if raw.startswith("{")]
