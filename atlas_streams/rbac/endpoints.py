@@ -37,6 +37,7 @@ ENDPOINT_PERMISSIONS: Mapping[tuple[str, str], Guard] = MappingProxyType({
     ("GET", "/catalog/stored-datasets"):                      Guard("catalog:read"),
     ("GET", "/catalog/datasets/{dataset_id}/profile"):        Guard("catalog:read", "dataset_id"),
     ("POST", "/catalog/datasets/{dataset_id}/profile"):       Guard("catalog:write", "dataset_id"),
+    ("GET", "/catalog/datasets/{dataset_id}/snapshots"):      Guard("catalog:read", "dataset_id"),
     ("GET", "/catalog/profile/by-run/{run_id}"):              Guard("catalog:read"),
     ("POST", "/catalog/profile/by-run/{run_id}"):             Guard("catalog:read"),  # a read
     # operations

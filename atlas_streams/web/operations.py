@@ -79,6 +79,10 @@ OPERATIONS: Mapping[tuple[str, str], Operation] = MappingProxyType({
         "catalog", "Profile", errors=(404,)),
     ("POST", "/catalog/datasets/{dataset_id}/profile"): Operation(
         "catalog", "SnapshotCreated", status=201, errors=(404,)),
+    ("GET", "/catalog/datasets/{dataset_id}/snapshots"): Operation(
+        "catalog", "SnapshotList", errors=(404, 422), query=(
+            Query("limit", "at most this many, newest first (1-1000, default 50)",
+                  {"type": "integer", "minimum": 1, "maximum": 1000}),)),
     ("GET", "/catalog/profile/by-run/{run_id}"): Operation("catalog", "Snapshot", errors=(404,)),
     ("POST", "/catalog/profile/by-run/{run_id}"): Operation("catalog", "Snapshot", errors=(404,)),
     # access control

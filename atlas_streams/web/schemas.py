@@ -135,6 +135,11 @@ SCHEMAS: Mapping[str, Schema] = MappingProxyType({
     "SnapshotCreated": _object(("run_id", "dataset_id", "created_at", "row_count"),
                                run_id=STRING, dataset_id=STRING, created_at=TIME,
                                row_count=INTEGER),
+    "SnapshotList": _object(("dataset_id", "snapshots", "count"), dataset_id=STRING,
+                            count=INTEGER, snapshots=array_of(_object(
+                                ("run_id", "dataset_id", "created_at", "row_count"),
+                                run_id=STRING, dataset_id=STRING, created_at=TIME,
+                                row_count=INTEGER))),
     "DatasetList": _object(("datasets", "count"), count=INTEGER, datasets=array_of(_object(
         ("dataset_id", "row_count", "invalid_count", "column_count", "updated_at"),
         dataset_id=STRING, row_count=INTEGER, invalid_count=INTEGER, column_count=INTEGER,

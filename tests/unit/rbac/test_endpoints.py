@@ -20,6 +20,7 @@ ROUTES = {
     ("GET", "/catalog/stored-datasets"),
     ("GET", "/catalog/datasets/{dataset_id}/profile"),
     ("POST", "/catalog/datasets/{dataset_id}/profile"),
+    ("GET", "/catalog/datasets/{dataset_id}/snapshots"),
     ("GET", "/catalog/profile/by-run/{run_id}"),
     ("POST", "/catalog/profile/by-run/{run_id}"),
     ("GET", "/rbac/roles"),
@@ -99,6 +100,7 @@ def test_dataset_params_are_route_params_named_dataset() -> None:
     assert marked == {
         ("GET", "/catalog/datasets/{dataset_id}/profile"),
         ("POST", "/catalog/datasets/{dataset_id}/profile"),
+        ("GET", "/catalog/datasets/{dataset_id}/snapshots"),
         ("GET", "/rbac/check-dataset-access/{dataset}"),
     }
     for (_, template), guard in ENDPOINT_PERMISSIONS.items():
