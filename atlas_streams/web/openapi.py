@@ -34,6 +34,7 @@ _ERRORS = {
     413: "The body is over the size limit",
     415: "The body is not of the declared media type",
     422: "The body or a parameter is invalid (the message names the field)",
+    429: "Too many failed authentications from this address: wait Retry-After seconds",
     503: "A worker agent did not answer in time: read the resource before retrying",
 }
 
@@ -138,7 +139,7 @@ def _responses(operation: Operation, guarded: bool) -> dict[str, Any]:
     for status, schema in operation.responses.items():
         responses[str(status)] = {"description": "See the body",
                                   "content": {"application/json": {"schema": ref(schema)}}}
-    refusals = set(operation.errors) | ({401, 403} if guarded else set())
+    refusals = set(operation.errors) | ({401, 403, 429} if guarded else set())
     for status in sorted(refusals):
         responses[str(status)] = {"description": _ERRORS[status], "content": {
             "application/json": {"schema": ref("Error")}}}
