@@ -27,7 +27,7 @@ from atlas_streams.launcher import WorkerProcess
 from atlas_streams.producer import ensure_topic
 from atlas_streams.settings import Settings
 
-from .conftest import ADMIN_KEY, Cluster, http, wait_rows
+from .conftest import ADMIN_KEY, Cluster, http, wait_rows, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -172,6 +172,13 @@ def test_create_a_new_user(worker: WorkerProcess) -> None:
         status, check = http("GET", f"{worker.url}/rbac/check-dataset-access/{dataset}",
                              key=body["api_key"])
         assert (status, check) == (200, {"dataset": dataset, "allowed": allowed})
+
+    def audited() -> dict[str, Any] | None:  # the audit records the answer, not just a 200
+        logs = http("GET", f"{worker.url}/rbac/access-logs?user={body['user_id']}")[1]
+        return next((e for e in logs["events"] if e["dataset"] == "dataset_c"), None)
+
+    event = wait_until(audited, what="the denied check in the audit")
+    assert event["status"] == 200 and event["reason"] == "dataset_denied"
 
 
 def test_register_a_model(worker: WorkerProcess) -> None:
