@@ -7,11 +7,13 @@ outside (Swagger UI and Redoc fetch their bundles from a CDN by default) and nee
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from typing import Any
 
 __all__ = ["render_docs"]
 
+_CODE = re.compile(r"`([^`]+)`")  # the document's CommonMark code spans
 _STYLE = """
 body{margin:0;font:15px/1.5 system-ui,sans-serif;color:#1d2433;background:#f7f8fa}
 header,main{max-width:72rem;margin:0 auto;padding:1rem 1.4rem}
@@ -82,7 +84,7 @@ def _operation(method: str, path: str, operation: dict[str, Any]) -> str:
         + "</td></tr>"
         for status, r in operation["responses"].items()
     )
-    description = "".join(f"<p>{escape(par)}</p>"
+    description = "".join(f"<p>{_code_spans(par)}</p>"
                           for par in operation.get("description", "").split("\n\n") if par)
     param_table = (f"<table><tr><th>parameter</th><th>in</th><th></th><th>type</th><th></th>"
                    f"</tr>{params}</table>") if params else ""
@@ -103,3 +105,7 @@ def _schema_text(schema: dict[str, Any]) -> str:
     if "enum" in schema:
         return " | ".join(f"<code>{escape(str(v))}</code>" for v in schema["enum"])
     return escape(str(schema.get("format") or schema.get("type") or "any"))
+
+
+def _code_spans(text: str) -> str:
+    return _CODE.sub(r"<code>\1</code>", escape(text))

@@ -98,6 +98,7 @@ def _operation(method: str, template: str, handler: Any, operation: Operation) -
     public = is_public(method, template)
     doc = inspect.getdoc(handler) or ""
     summary = doc.splitlines()[0] if doc else f"{method} {template}"
+    details = "\n".join(doc.splitlines()[1:]).strip()  # the docstring past its summary line
     access = "No key needed." if public else (
         f"Needs permission `{guard.permission}`." if guard else "Not reachable: no permission.")
     if guard is not None and guard.dataset_param and guard.dataset_decides:
@@ -105,7 +106,7 @@ def _operation(method: str, template: str, handler: Any, operation: Operation) -
     body: dict[str, Any] = {
         "operationId": f"{method.lower()}_{handler.__name__}",
         "summary": summary,
-        "description": "\n\n".join(part for part in (doc, access) if part),
+        "description": "\n\n".join(part for part in (details, access) if part),
         "tags": [operation.tag],
         "security": [] if public else [{API_KEY_SCHEME: []}],
         "parameters": _parameters(template, operation),
