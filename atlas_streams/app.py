@@ -30,6 +30,7 @@ from atlas_streams.agents.trail import AuditTrail
 from atlas_streams.connectors.cluster import BrokerKind, resolve_broker_kind
 from atlas_streams.connectors.security import ssl_context
 from atlas_streams.faust_compat import apply_workarounds
+from atlas_streams.metrics import WorkerMetrics
 from atlas_streams.profiling import ProfileOptions
 from atlas_streams.rbac import ChainHead
 from atlas_streams.runtime import Atlas
@@ -37,6 +38,7 @@ from atlas_streams.settings import Settings
 from atlas_streams.tables.access import builtin_users, define_access_tables
 from atlas_streams.tables.catalog import define_catalog_tables
 from atlas_streams.tables.registry import define_registry_tables
+from atlas_streams.web.metrics import WorkerCollector
 from atlas_streams.web.server import WebView
 
 __all__ = ["create_app"]
@@ -146,7 +148,8 @@ def create_app(settings: Settings, broker_kind: BrokerKind | None = None) -> Atl
         topics.internal(settings.app_id, topics.CATALOG_COMMANDS), partitions=1, internal=True,
         value_serializer="raw",
     )
-    register_profiler(app, datasets, catalog, deadletter, view_topic, settings, options)
+    metrics = WorkerMetrics()
+    register_profiler(app, datasets, catalog, deadletter, view_topic, settings, options, metrics)
     secrets = settings.secrets()
     trail = AuditTrail(settings, secrets, app.atlas_fetch_max_wait_ms or AUDIT_FETCH_WAIT_MS)
     refusals = Refusals(trail, deadletter)
@@ -177,7 +180,9 @@ def create_app(settings: Settings, broker_kind: BrokerKind | None = None) -> Atl
         app=app, settings=settings, options=options, catalog=catalog, discovery=discovery,
         snapshot_agent=snapshot_agent, access=access, user_agent=user_agent, secrets=secrets,
         trail=trail, registry=registry, registry_agent=registry_agent,
+        metrics=metrics,
     )
+    metrics.registry.register(WorkerCollector(atlas))
     app.web_server(WebView(atlas))
     return atlas
 

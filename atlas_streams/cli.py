@@ -15,6 +15,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from atlas_streams.logs import logging_config
 from atlas_streams.settings import Settings, SettingsError, load_settings
 from atlas_streams.sources import FORMATS, SourceError, guess_format
 
@@ -101,6 +102,7 @@ def broker(port: int, host: str, cert: Path | None, key: Path | None) -> None:
 @click.option("--session-timeout", type=float, help="Kafka group session timeout, s [10]")
 @click.option("--dataset-prefix", help="topic prefix of datasets [datasets.]")
 @click.option("--log-level", help="debug, info, warning or error [info]")
+@click.option("--log-format", help="text, or json (one JSON object per line) [text]")
 def worker(**flags: Any) -> None:
     """Run one worker: agents, RocksDB tables and the web view."""
     settings = settings_from(**flags)
@@ -130,7 +132,10 @@ def run_worker(settings: Settings) -> None:
         atlas.discovery.accept(asyncio.run(list_topics(settings)))
     except Exception as exc:  # the timer retries; the worker must still start
         click.echo(f"atlas-streams: warning: could not list dataset topics yet: {exc}", err=True)
-    PromptWorker(atlas.app, loglevel=settings.log_level.upper()).execute_from_commandline()
+    PromptWorker(
+        atlas.app, loglevel=settings.log_level.upper(),
+        logging_config=logging_config(settings.log_level, settings.log_format),
+    ).execute_from_commandline()
 
 
 @main.group()

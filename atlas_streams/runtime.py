@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import faust
 
 from atlas_streams.agents.discovery import DatasetDiscovery
 from atlas_streams.agents.trail import AuditTrail
+from atlas_streams.metrics import WorkerMetrics
 from atlas_streams.profiling import ProfileOptions
 from atlas_streams.settings import Secrets, Settings
 from atlas_streams.tables.access import AccessTables
@@ -33,3 +34,4 @@ class Atlas:
     trail: AuditTrail  # records decisions on this worker, answers access-log queries
     registry: Any = None  # tables.registry.RegistryTables: model states, every worker
     registry_agent: Any = None  # faust agent; answers ``ask`` (see agents/registry.py)
+    metrics: WorkerMetrics = field(default_factory=WorkerMetrics)

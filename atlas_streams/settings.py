@@ -110,6 +110,9 @@ class Settings(BaseSettings):
         description="failed authentications a client address may make a minute before 429s",
     )
     log_level: str = Field("info", description="debug, info, warning or error")
+    log_format: str = Field(
+        "text", description="text, or json: one JSON object per log line with the request id"
+    )
     artifacts_uri: str | None = Field(
         None, description="model artifact store: file:///dir or s3://bucket/prefix "
         "(default: <data_dir>/artifacts)"
@@ -203,6 +206,13 @@ class Settings(BaseSettings):
             problem = f"ATLAS_{name.upper()} (--{name.replace('_', '-')}): {exc.problem}"
             raise ValueError(problem) from None
         return self
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_log_format(cls, value: str) -> str:
+        if value.lower() not in {"text", "json"}:
+            raise ValueError("expected text or json")
+        return value.lower()
 
     @field_validator("log_level")
     @classmethod

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -28,6 +29,7 @@ from aiokafka.errors import KafkaError
 from atlas_streams.agents.backfill import BackfillStalled, read_range
 from atlas_streams.agents.batching import take_events_bounded
 from atlas_streams.agents.deadletter import dead_letter
+from atlas_streams.metrics import WorkerMetrics
 from atlas_streams.profiling import ProfileOptions
 from atlas_streams.settings import Settings
 from atlas_streams.tables.catalog import CatalogTables
@@ -77,9 +79,11 @@ def register_profiler(
     view_topic: faust.TopicT,
     settings: Settings,
     options: ProfileOptions,
+    metrics: WorkerMetrics | None = None,
 ) -> Any:
     """Register the profiler agent and its timer on ``app``; return the agent."""
     partials = Partials(tables)
+    observed = metrics if metrics is not None else WorkerMetrics()  # unscraped when not given
 
     async def profile(dataset: str, partition: int, messages: Sequence[Any],
                       contiguous: bool = False) -> int | None:
@@ -115,6 +119,7 @@ def register_profiler(
             stream, settings.batch_size, settings.batch_bytes, settings.batch_timeout
         )
         async for events in batches:
+            started = time.perf_counter()
             groups: dict[tuple[str, int], list[faust.EventT]] = defaultdict(list)
             for event in events:
                 groups[(event.message.topic, event.message.partition)].append(event)
@@ -128,6 +133,8 @@ def register_profiler(
                     end = max(m.offset for m in messages) + 1
                     await _backfill(functools.partial(profile, dataset, partition),
                                     settings, topic, partition, hole, end)
+            observed.batch_size.observe(len(events))
+            observed.batch_latency.observe(time.perf_counter() - started)
 
     @app.on_partitions_assigned.connect
     async def on_assigned(app: faust.App, assigned: set[Any], **kwargs: Any) -> None:

@@ -2,7 +2,7 @@
 
     async with KafkaConsumerConnector(config) as consumer:
         batch = await consumer.get_data()        # up to batch_size within batch_timeout_ms
-        for message in batch.messages: ...
+        for msg in batch: print(msg["topic"], msg.value)  # a mapping, and attributes
 
     async with KafkaProducerConnector("localhost:9092") as producer:
         await producer.send("orders", {"id": 1}, key="1")
@@ -56,8 +56,12 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class ConsumedMessage:
-    """One message: its position, raw key, decoded value and timestamp (ms since the epoch)."""
+class ConsumedMessage(Mapping[str, Any]):
+    """One message: its position, raw key, decoded value and timestamp (ms since the epoch).
+
+    Read it by attribute (``msg.value``) or, as the platform we replace documents, as a
+    mapping (``msg['topic']``, ``msg['value']``, ``dict(msg)``) with the same six keys.
+    """
 
     topic: str
     partition: int
@@ -65,6 +69,20 @@ class ConsumedMessage:
     key: bytes | None
     value: Any
     timestamp: int
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in MESSAGE_FIELDS:
+            raise KeyError(f"{name!r}: a message has {', '.join(MESSAGE_FIELDS)}")
+        return getattr(self, name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(MESSAGE_FIELDS)
+
+    def __len__(self) -> int:
+        return len(MESSAGE_FIELDS)
+
+
+MESSAGE_FIELDS = ("topic", "partition", "offset", "key", "value", "timestamp")
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from .chain import (
     link_problem,
     verify_chain,
 )
-from .endpoints import ENDPOINT_PERMISSIONS, PUBLIC_ENDPOINTS, Guard, guard_for
+from .endpoints import ENDPOINT_PERMISSIONS, PUBLIC_ENDPOINTS, Guard, guard_for, is_public
 from .errors import CorruptRecord, Forged, InvalidRequest, RbacError
 from .keys import generate_key, hash_key, key_id_for, minted, parse_key, verify_key
 from .masking import MaskType, mask_column_report, mask_key, mask_profile, mask_value
@@ -55,15 +55,17 @@ from .payloads import (
     parse_roles,
 )
 from .permissions import PERMISSION_NAMES, PERMISSIONS, Permission, describe_permissions
-from .policy import Decision, can_access_dataset, decide, visible_datasets
+from .policy import DATASET_DENIED, GRANTED, Decision, can_access_dataset, decide, visible_datasets
 from .roles import ROLE_PERMISSIONS, Role, describe_roles, permissions_of_roles
 from .signing import Keyring, is_sealed, seal, unseal
 from .users import User
 
 __all__ = [
+    "DATASET_DENIED",
     "DEMO_KEYS",
     "ENDPOINT_PERMISSIONS",
     "GENESIS",
+    "GRANTED",
     "PERMISSIONS",
     "PERMISSION_NAMES",
     "PUBLIC_ENDPOINTS",
@@ -101,6 +103,7 @@ __all__ = [
     "filter_events",
     "generate_key",
     "guard_for",
+    "is_public",
     "hash_key",
     "is_sealed",
     "key_id_for",

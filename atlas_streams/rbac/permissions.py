@@ -79,6 +79,7 @@ PERMISSIONS: tuple[Permission, ...] = (
     Permission("models:promote", "Promote a model version to staging or production"),
     Permission("models:export", "Export model metadata and download artifacts"),
     Permission("rbac:read", "See roles, permissions and your own effective access"),
+    Permission("monitoring:read", "Scrape a worker's Prometheus metrics (GET /metrics)"),
     Permission("admin:users", "Create, change, disable and delete users"),
     Permission("admin:roles", "Assign roles to users"),
     Permission("admin:keys", "Rotate and revoke users' API keys"),

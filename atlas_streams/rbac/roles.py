@@ -75,6 +75,7 @@ _ENGINEER = _ANALYST | {
     "models:delete",
     "models:transition",
     "models:promote",
+    "monitoring:read",  # engineers run the pipelines, so they watch them
 }
 
 ROLE_PERMISSIONS: Mapping[Role, frozenset[str]] = MappingProxyType(

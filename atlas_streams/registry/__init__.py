@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from .commands import (
     ACTIONS,
+    LINEAGE_FIELDS,
     AddVersion,
     ChangeStage,
     Command,
@@ -39,7 +40,7 @@ from .queries import (
     search,
     summarize,
 )
-from .stage import ALLOWED_TRANSITIONS, Stage, parse_stage, transition
+from .stage import ALLOWED_TRANSITIONS, Stage, parse_stage, promotion_path, transition
 from .state import (
     Artifact,
     Change,
@@ -54,6 +55,7 @@ from .state import (
 __all__ = [
     "ACTIONS",
     "ALLOWED_TRANSITIONS",
+    "LINEAGE_FIELDS",
     "AddVersion",
     "Artifact",
     "Change",
@@ -93,6 +95,7 @@ __all__ = [
     "parse_version",
     "precedence",
     "production",
+    "promotion_path",
     "rebuild",
     "search",
     "summarize",

@@ -3,7 +3,8 @@
 :func:`parse_command` takes the decoded JSON body of a request and the model and version
 named by its URL, and returns a typed command or raises :class:`Invalid` naming the field.
 Unknown fields are rejected, not ignored, so a misspelt field fails loudly instead of being
-dropped. ``promote_staging`` and ``promote_production`` are stage changes to that stage.
+dropped. ``promote_staging`` and ``promote_production`` are promotions to that stage (see
+:func:`~atlas_streams.registry.stage.promotion_path`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .state import Framework, Lineage, parse_framework
 
 __all__ = [
     "ACTIONS",
+    "LINEAGE_FIELDS",
     "AddVersion",
     "ChangeStage",
     "Command",
@@ -38,6 +40,8 @@ MAX_TEXT = 256
 MAX_URI = 2048
 MAX_DEPTH = 16
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+LINEAGE_FIELDS = ("feature_group", "feature_version", "features_used", "training_dataset_id",
+                  "profile_run_id")
 
 
 @dataclass(frozen=True)
@@ -71,11 +75,12 @@ class AddVersion:
 
 @dataclass(frozen=True)
 class ChangeStage:
-    """Move a version to another stage."""
+    """Move a version to another stage; a promotion may pass through staging on the way."""
 
     model: str
     version: str
     stage: Stage
+    promotion: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,7 +163,9 @@ def _stage_change(body: _Body, model: str | None, version: str | None) -> Change
 def _promotion(stage: Stage) -> Callable[[_Body, str | None, str | None], ChangeStage]:
     def parse(body: _Body, model: str | None, version: str | None) -> ChangeStage:
         _only(body, set())
-        return ChangeStage(check_model_name(model, "model"), parse_version(version), stage)
+        return ChangeStage(
+            check_model_name(model, "model"), parse_version(version), stage, promotion=True
+        )
 
     return parse
 
@@ -229,24 +236,30 @@ def _tags(value: object) -> tuple[str, ...]:
     return unique
 
 
-def _lineage(value: object) -> Lineage:
+def _lineage(value: object) -> Lineage | None:
     if not isinstance(value, Mapping):
         raise Invalid(f"lineage must be an object; got {value!r}")
-    _only_in(value, "lineage", {"feature_group", "feature_version", "features_used",
-                                "training_dataset_id", "profile_run_id"})
-    group = _text(value.get("feature_group"), "lineage.feature_group")
+    _only_in(value, "lineage", set(LINEAGE_FIELDS))
+    if not value:
+        return None  # {} says no more than leaving lineage out
     feature_version = value.get("feature_version")
     if isinstance(feature_version, int) and not isinstance(feature_version, bool):
         feature_version = str(feature_version)  # feature stores number versions; keep one type
-    feature_version = _text(feature_version, "lineage.feature_version")
-    features = value.get("features_used")
+    features = value.get("features_used", [])
     if not isinstance(features, list):
         raise Invalid(f"lineage.features_used must be a list of strings; got {features!r}")
-    used = tuple(_text(f, "lineage.features_used[]") for f in features)
-    dataset = _text(value.get("training_dataset_id"), "lineage.training_dataset_id")
-    run = value.get("profile_run_id")
-    run = None if run is None else _text(run, "lineage.profile_run_id")
-    return Lineage(group, feature_version, used, dataset, run)
+    return Lineage(
+        feature_group=_optional_text(value.get("feature_group"), "lineage.feature_group"),
+        feature_version=_optional_text(feature_version, "lineage.feature_version"),
+        features_used=tuple(_text(f, "lineage.features_used[]") for f in features),
+        training_dataset_id=_optional_text(value.get("training_dataset_id"),
+                                           "lineage.training_dataset_id"),
+        profile_run_id=_optional_text(value.get("profile_run_id"), "lineage.profile_run_id"),
+    )
+
+
+def _optional_text(value: object, field: str) -> str | None:
+    return None if value is None else _text(value, field)
 
 
 def _only_in(value: Mapping[Any, Any], field: str, allowed: set[str]) -> None:

@@ -7,7 +7,8 @@ leaves no half-update. Within one model timestamps never go backwards: a ``now``
 the model's last change is raised to it, so the change log is in time order.
 
 Rules beyond the stage table: moving a version into production first archives the version
-that held production (two events), so a model never has two; a model with a version in
+that held production (two events), so a model never has two; a promotion from development
+to production is two moves (through staging), each its own event; a model with a version in
 production cannot be deleted; an artifact can be set only while its version is in
 development, so what was validated in staging is what ships.
 """
@@ -32,7 +33,7 @@ from .commands import (
 from .errors import Conflict, Invalid, NotFound
 from .events import Event, apply
 from .names import precedence
-from .stage import Stage, transition
+from .stage import Stage, promotion_path, transition
 from .state import EventType, ModelState
 
 __all__ = ["decide"]
@@ -172,15 +173,21 @@ def _add_version(
 
 def _change_stage(model: ModelState, command: ChangeStage) -> list[_Draft]:
     version = model.get_version(command.version)
-    target = transition(version.stage, command.stage)
+    if command.promotion:
+        path = promotion_path(version.stage, command.stage)
+    else:
+        path = (transition(version.stage, command.stage),)
     drafts = []
     serving = model.production_version()
-    if target is Stage.PRODUCTION and serving is not None:
-        archived = transition(Stage.PRODUCTION, Stage.ARCHIVED)
-        drafts.append(
-            _Draft(EventType.STAGE_CHANGED, serving.version, Stage.PRODUCTION, archived)
-        )
-    drafts.append(_Draft(EventType.STAGE_CHANGED, version.version, version.stage, target))
+    stage = version.stage
+    for target in path:  # one event per move, so the history shows the path taken
+        if target is Stage.PRODUCTION and serving is not None:
+            archived = transition(Stage.PRODUCTION, Stage.ARCHIVED)
+            drafts.append(
+                _Draft(EventType.STAGE_CHANGED, serving.version, Stage.PRODUCTION, archived)
+            )
+        drafts.append(_Draft(EventType.STAGE_CHANGED, version.version, stage, target))
+        stage = target
     return drafts
 
 

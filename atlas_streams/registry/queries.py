@@ -67,7 +67,8 @@ def production(model: ModelState) -> ModelVersion:
     serving = model.production_version()
     if serving is None:
         raise NotFound(
-            f"model {model.name!r} has no version in production; promote one from staging"
+            f"model {model.name!r} has no version in production; promote one with POST "
+            f"/models/{model.name}/versions/<version>/promote-production"
         )
     return serving
 

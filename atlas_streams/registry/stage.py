@@ -12,6 +12,11 @@ archived       development, staging                   restore it; re-staging is 
 A move to the same stage is never allowed, and nothing reaches production except from
 staging. Moving a version into production archives the version that held production, so a
 model has at most one production version (see :mod:`atlas_streams.registry.decision`).
+
+A *promotion* (``promote-staging``, ``promote-production``) may take more than one move:
+promoting a version in development or archived to production passes it through staging, as
+two recorded moves, because the platform we replace promotes straight from development and its
+users' scripts do. A plain ``transition`` makes exactly one move.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from enum import StrEnum
 
 from .errors import IllegalTransition, Invalid
 
-__all__ = ["ALLOWED_TRANSITIONS", "Stage", "parse_stage", "transition"]
+__all__ = ["ALLOWED_TRANSITIONS", "Stage", "parse_stage", "promotion_path", "transition"]
 
 
 class Stage(StrEnum):
@@ -67,3 +72,21 @@ def transition(current: Stage, target: Stage) -> Stage:
     else:
         reason = f"{current.value} -> {target.value} is not an allowed transition"
     raise IllegalTransition(f"{reason}; from {current.value} it can move to: {allowed}")
+
+
+def promotion_path(current: Stage, target: Stage) -> tuple[Stage, ...]:
+    """Return the stages a promotion to ``target`` moves through, ``target`` last.
+
+    One move when the table allows it; else through staging when both moves are allowed
+    (development or archived -> staging -> production).
+
+    Raises:
+        IllegalTransition: as :func:`transition` does, when no such path exists.
+    """
+    if target in ALLOWED_TRANSITIONS[current]:
+        return (target,)
+    if target is not current and Stage.STAGING in ALLOWED_TRANSITIONS[current] and (
+        target in ALLOWED_TRANSITIONS[Stage.STAGING]
+    ):
+        return (Stage.STAGING, target)
+    return (transition(current, target),)

@@ -71,22 +71,26 @@ class EventType(StrEnum):
 
 @dataclass(frozen=True)
 class Lineage:
-    """Where a version's training data came from."""
+    """Where a version's training data came from; every field is optional (None: not given).
 
-    feature_group: str
-    feature_version: str
-    features_used: tuple[str, ...]
-    training_dataset_id: str
+    The platform we replace documents lineage as ``feature_group``, ``feature_version`` and
+    ``features_used`` alone, so no field is required; ``features_used`` is empty when not given.
+    """
+
+    feature_group: str | None = None
+    feature_version: str | None = None
+    features_used: tuple[str, ...] = ()
+    training_dataset_id: str | None = None
     profile_run_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the lineage as a JSON-able dict."""
+        """Return the lineage as a JSON-able dict, every field present."""
         return {**vars(self), "features_used": list(self.features_used)}
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Lineage:
-        """Return the lineage ``to_dict`` wrote."""
-        return cls(**{**doc, "features_used": tuple(doc["features_used"])})
+        """Return the lineage ``to_dict`` wrote (of this or an earlier release)."""
+        return cls(**{**doc, "features_used": tuple(doc.get("features_used") or ())})
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,8 @@ def middlewares(atlas: Atlas, summary: FailureSummary) -> list[Any]:
         guard = guard_for(request.method, template) if template else None
         param = guard.dataset_param if guard else None
         dataset = request.match_info.get(param) if param else None
-        decision = decide(user, guard.permission if guard else "unknown:route", dataset)
+        decision = decide(user, guard.permission if guard else "unknown:route",
+                          dataset if guard is None or guard.dataset_decides else None)
         allow = _allowed_methods(request)
         if guard is None:  # no such endpoint, or not with this method: say so, after the key check
             decision = Decision(False, 405, "method_not_allowed") if allow else Decision(

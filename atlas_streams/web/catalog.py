@@ -28,6 +28,7 @@ REPORTS = web.AppKey("reports", ReportCache)
 
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 SNAPSHOT_VISIBLE_TIMEOUT = 10.0  # s to wait until this worker's copy holds a new snapshot
+SNAPSHOT_LIMIT, MAX_SNAPSHOT_LIMIT = 50, 1000  # snapshots listed by default, at most
 
 routes = web.RouteTableDef()
 
@@ -148,3 +149,30 @@ async def get_snapshot(request: web.Request) -> web.Response:
     profile = DatasetProfile.from_bytes(base64.b64decode(body["profile"]))
     report = view_report(request, dataset, profile.report(dataset))
     return json_response({"run_id": run_id, "created_at": body["created_at"], **report})
+
+
+@routes.get("/catalog/datasets/{dataset_id}/snapshots")
+async def list_snapshots(request: web.Request) -> web.Response:
+    """List the dataset's profile snapshots, newest first (``?limit=``, 50 by default)."""
+    dataset = request.match_info["dataset_id"]
+    limit = _limit(request.query.get("limit"))
+    found = []
+    for run_id, stored in request.app[ATLAS].catalog.snapshots.items():
+        body = orjson.loads(stored)
+        if body["dataset_id"] == dataset:
+            found.append({"run_id": run_id, "dataset_id": dataset,
+                          "created_at": body["created_at"],
+                          "row_count": DatasetProfile.from_bytes(
+                              base64.b64decode(body["profile"])).row_count})
+    found.sort(key=lambda snap: snap["created_at"], reverse=True)
+    return json_response({"dataset_id": dataset, "snapshots": found[:limit],
+                          "count": len(found[:limit])})
+
+
+def _limit(text: str | None) -> int:
+    if text is None:
+        return SNAPSHOT_LIMIT
+    if not text.isdigit() or not 1 <= int(text) <= MAX_SNAPSHOT_LIMIT:
+        raise HttpError(422, f"limit must be a whole number from 1 to {MAX_SNAPSHOT_LIMIT}; "
+                        f"got {text!r}", field="limit")
+    return int(text)

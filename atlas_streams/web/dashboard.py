@@ -11,7 +11,7 @@ from atlas_streams.runtime import Atlas
 from atlas_streams.web.catalog import REPORTS, stored_dataset_listing
 from atlas_streams.web.context import ATLAS
 from atlas_streams.web.errors import json_response
-from atlas_streams.web.page import dashboard_page
+from atlas_streams.web.page import asset_response, dashboard_page
 
 __all__ = ["routes"]
 
@@ -21,8 +21,20 @@ RECENT_AUDIT = 50
 
 @routes.get("/")
 async def index(request: web.Request) -> web.Response:
-    """Serve the dashboard."""
+    """Serve the dashboard's page (no key needed: it asks for one, then fetches data)."""
     return dashboard_page()
+
+
+@routes.get("/favicon.ico")
+async def favicon(request: web.Request) -> web.Response:
+    """Serve the dashboard's icon, so a browser's automatic request finds one."""
+    return asset_response("icon.svg")
+
+
+@routes.get("/assets/{name}")
+async def asset(request: web.Request) -> web.Response:
+    """Serve one of the dashboard's script, style sheet and icon."""
+    return asset_response(request.match_info["name"])
 
 
 @routes.get("/dashboard/data")

@@ -90,6 +90,7 @@ async def _command(
         "id": command_id, "action": action, "model": command.model, "version": version,
         "body": body, "actor": principal.user_id if principal is not None else "anonymous",
     }
+    counted = atlas.metrics.registry_commands
     try:
         reply = await asyncio.wait_for(
             atlas.registry_agent.ask(value=seal_command(atlas.secrets.signing, topic, message),
@@ -97,11 +98,14 @@ async def _command(
             ASK_TIMEOUT,
         )
     except TimeoutError:
+        counted.labels(action, "timeout").inc()
         raise HttpError(503, "the registry did not answer in time; check the workers and "
                         "read the model before retrying") from None
     if not reply.get("ok"):
+        counted.labels(action, str(reply.get("error") or "refused")).inc()
         status = ERROR_KINDS.get(reply.get("error", ""), 500)
         raise HttpError(status, reply.get("message") or "the registry refused the command")
+    counted.labels(action, "ok").inc()
     await _wait_visible(atlas, command.model, command_id)
     return dict(reply)
 
@@ -208,9 +212,9 @@ async def _stage_change(request: web.Request, action: str) -> web.Response:
     version = request.match_info["version"]
     reply = await _command(request, action, await read_json(request), version=version)
     moved = [e for e in reply["events"] if e["type"] == "stage_changed"]
-    target = moved[-1]["version"] if moved else version
-    archived = [e["version"] for e in moved[:-1]]
-    return json_response({**_version_of(reply, target), "archived": archived})
+    path = [e["to_stage"] for e in moved if e["version"] == version]
+    archived = [e["version"] for e in moved if e["version"] != version]
+    return json_response({**_version_of(reply, version), "path": path, "archived": archived})
 
 
 @routes.post("/models/{name}/versions/{version}/transition")
@@ -227,7 +231,7 @@ async def promote_staging(request: web.Request) -> web.Response:
 
 @routes.post("/models/{name}/versions/{version}/promote-production")
 async def promote_production(request: web.Request) -> web.Response:
-    """Move a version to production, archiving the one that held it."""
+    """Move a version to production (through staging if need be), archiving the one there."""
     return await _stage_change(request, "promote_production")
 
 

@@ -14,6 +14,8 @@ from aiohttp import web
 from atlas_streams import topics
 from atlas_streams.agents.sealing import seal_command
 from atlas_streams.rbac import (
+    DATASET_DENIED,
+    GRANTED,
     ChainHead,
     InvalidRequest,
     LogQuery,
@@ -186,10 +188,12 @@ async def check_permission(request: web.Request) -> web.Response:
 
 @routes.get("/rbac/check-dataset-access/{dataset}")
 async def check_dataset(request: web.Request) -> web.Response:
-    """Say whether the caller may read a dataset."""
+    """Say whether the caller may read a dataset, for any name (the answer leaks nothing)."""
     user: User = request["principal"]
     name = request.match_info["dataset"]
-    return json_response({"dataset": name, "allowed": can_access_dataset(user, name)})
+    allowed = can_access_dataset(user, name)
+    request["audit_reason"] = GRANTED if allowed else DATASET_DENIED  # the answer, audited
+    return json_response({"dataset": name, "allowed": allowed})
 
 
 @routes.get("/rbac/my-permissions")

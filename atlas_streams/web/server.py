@@ -12,12 +12,13 @@ from mode import Service
 
 from atlas_streams.registry import RegistryError
 from atlas_streams.runtime import Atlas
-from atlas_streams.web import auth, catalog, dashboard, models, rbac
+from atlas_streams.web import auth, catalog, dashboard, metrics, models, openapi, rbac
 from atlas_streams.web.context import ATLAS
 from atlas_streams.web.errors import HttpError, json_error, json_response, registry_status
 from atlas_streams.web.floods import FailureSummary
 from atlas_streams.web.hygiene import JsonErrorRunner, hygiene
 from atlas_streams.web.reports import ReportCache
+from atlas_streams.web.telemetry import observe_requests
 
 __all__ = ["WebView", "build_application"]
 
@@ -59,7 +60,8 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
 def build_application(atlas: Atlas, middlewares: list[Any]) -> web.Application:
     """Return the aiohttp application with every route of the web view."""
     application = web.Application(
-        middlewares=[hygiene, errors_as_json, *middlewares], client_max_size=MAX_BODY_BYTES
+        middlewares=[observe_requests, hygiene, errors_as_json, *middlewares],
+        client_max_size=MAX_BODY_BYTES,
     )
     application[ATLAS] = atlas
     application[catalog.REPORTS] = ReportCache()
@@ -68,6 +70,8 @@ def build_application(atlas: Atlas, middlewares: list[Any]) -> web.Application:
     application.router.add_routes(rbac.routes)
     application.router.add_routes(dashboard.routes)
     application.router.add_routes(models.routes)
+    application.router.add_routes(openapi.routes)
+    application.router.add_routes(metrics.routes)
     return application
 
 

@@ -116,7 +116,7 @@ def test_versions_stages_metrics_and_lineage(
     assert http("GET", f"{url}/models/{name}/production")[0] == 404
 
     v = f"{url}/models/{name}/versions"
-    status, body = http("POST", f"{v}/1.0.0/promote-production")
+    status, body = http("POST", f"{v}/1.0.0/transition", {"stage": "production"})
     assert status == 409 and "not an allowed transition" in body["error"]
     assert http("POST", f"{v}/1.0.0/transition", {"stage": "limbo"})[0] == 422
     assert http("POST", f"{v}/1.0.0/transition", {"stage": "staging"})[1]["stage"] == "staging"

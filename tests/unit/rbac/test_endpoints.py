@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from atlas_streams.rbac.endpoints import ENDPOINT_PERMISSIONS, PUBLIC_ENDPOINTS, guard_for
+from atlas_streams.rbac.endpoints import (
+    ENDPOINT_PERMISSIONS,
+    PUBLIC_ENDPOINTS,
+    Guard,
+    guard_for,
+    is_public,
+)
 from atlas_streams.rbac.permissions import PERMISSION_NAMES
 from atlas_streams.rbac.roles import ROLE_PERMISSIONS, Role
 
 ROUTES = {
-    ("GET", "/"),
+    ("GET", "/metrics"),
     ("GET", "/dashboard/data"),
     ("GET", "/catalog/stored-datasets"),
     ("GET", "/catalog/datasets/{dataset_id}/profile"),
     ("POST", "/catalog/datasets/{dataset_id}/profile"),
+    ("GET", "/catalog/datasets/{dataset_id}/snapshots"),
     ("GET", "/catalog/profile/by-run/{run_id}"),
     ("POST", "/catalog/profile/by-run/{run_id}"),
     ("GET", "/rbac/roles"),
@@ -59,9 +66,28 @@ def test_table_covers_exactly_the_routes_of_the_web_view() -> None:
     assert set(ENDPOINT_PERMISSIONS) == ROUTES
 
 
-def test_health_is_the_only_public_route() -> None:
-    assert PUBLIC_ENDPOINTS == {("GET", "/health")}
-    assert ("GET", "/health") not in ENDPOINT_PERMISSIONS
+def test_public_routes_carry_no_data_and_need_no_permission() -> None:
+    assert PUBLIC_ENDPOINTS == {
+        ("GET", "/health"), ("GET", "/"), ("GET", "/favicon.ico"), ("GET", "/assets/{name}"),
+        ("GET", "/openapi.json"), ("GET", "/docs"),
+    }
+    assert not PUBLIC_ENDPOINTS & set(ENDPOINT_PERMISSIONS)
+    assert is_public("HEAD", "/") and is_public("GET", "/health")
+    assert not is_public("GET", "/dashboard/data") and not is_public("GET", None)
+    assert not is_public("POST", "/")
+
+
+def test_snapshot_reads_need_only_catalog_read() -> None:
+    for method in ("GET", "POST"):
+        assert guard_for(method, "/catalog/profile/by-run/{run_id}") == Guard("catalog:read")
+
+
+def test_check_dataset_access_audits_the_dataset_without_refusing_on_it() -> None:
+    guard = guard_for("GET", "/rbac/check-dataset-access/{dataset}")
+    assert guard == Guard("rbac:read", "dataset", dataset_decides=False)
+    deciding = {route for route, g in ENDPOINT_PERMISSIONS.items() if g.dataset_param}
+    assert all(ENDPOINT_PERMISSIONS[r].dataset_decides for r in deciding
+               if r[1] != "/rbac/check-dataset-access/{dataset}")
 
 
 def test_every_guard_names_a_catalogued_permission() -> None:
@@ -74,6 +100,7 @@ def test_dataset_params_are_route_params_named_dataset() -> None:
     assert marked == {
         ("GET", "/catalog/datasets/{dataset_id}/profile"),
         ("POST", "/catalog/datasets/{dataset_id}/profile"),
+        ("GET", "/catalog/datasets/{dataset_id}/snapshots"),
         ("GET", "/rbac/check-dataset-access/{dataset}"),
     }
     for (_, template), guard in ENDPOINT_PERMISSIONS.items():
@@ -85,7 +112,9 @@ def test_dataset_params_are_route_params_named_dataset() -> None:
 @pytest.mark.parametrize(
     ("role", "route", "allowed"),
     [
-        (Role.VIEWER, ("GET", "/"), True),
+        (Role.VIEWER, ("GET", "/dashboard/data"), True),
+        (Role.VIEWER, ("GET", "/metrics"), False),
+        (Role.DATA_ENGINEER, ("GET", "/metrics"), True),
         (Role.VIEWER, ("GET", "/rbac/my-permissions"), True),
         (Role.VIEWER, ("POST", "/models/register"), False),
         (Role.DATA_ANALYST, ("GET", "/models/{name}/export"), True),
@@ -108,7 +137,7 @@ def test_roles_reach_the_routes_they_should(
 
 def test_every_role_can_open_the_dashboard_and_admin_every_route() -> None:
     for role in Role:
-        assert ENDPOINT_PERMISSIONS[("GET", "/")].permission in ROLE_PERMISSIONS[role]
+        assert ENDPOINT_PERMISSIONS[("GET", "/dashboard/data")].permission in ROLE_PERMISSIONS[role]
     assert all(g.permission in ROLE_PERMISSIONS[Role.ADMIN] for g in ENDPOINT_PERMISSIONS.values())
 
 

@@ -24,6 +24,7 @@ ANALYST = VIEWER | {
     "models:export",
 }
 ENGINEER_EXTRA = {
+    "monitoring:read",
     "pipeline:create",
     "pipeline:update",
     "pipeline:delete",

@@ -56,6 +56,35 @@ def test_add_version_full_body() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("lineage", "expected"),
+    [
+        # the platform we replace documents lineage with these three fields only
+        ({"feature_group": "customer_features", "feature_version": "2.0.0",
+          "features_used": ["age", "income", "credit_score"]},
+         Lineage("customer_features", "2.0.0", ("age", "income", "credit_score"))),
+        ({"feature_group": "g"}, Lineage(feature_group="g")),
+        ({"training_dataset_id": "orders", "feature_group": None},
+         Lineage(training_dataset_id="orders")),
+        ({}, None),
+    ],
+)
+def test_add_version_lineage_fields_are_each_optional(
+    lineage: dict[str, Any], expected: Lineage | None
+) -> None:
+    body = {"version": "1.0.0", "framework": "sklearn", "lineage": lineage}
+    command = parse_command("add_version", body, model="m")
+    assert isinstance(command, AddVersion) and command.lineage == expected
+
+
+def test_partial_lineage_round_trips_through_its_dict() -> None:
+    lineage = Lineage(feature_group="g", features_used=("a",))
+    assert lineage.to_dict() == {"feature_group": "g", "feature_version": None,
+                                 "features_used": ["a"], "training_dataset_id": None,
+                                 "profile_run_id": None}
+    assert Lineage.from_dict(lineage.to_dict()) == lineage
+
+
 def test_add_version_minimal_body() -> None:
     command = parse_command("add_version", {"version": "1.0.0", "framework": "onnx"}, model="m")
     assert command == AddVersion("m", "1.0.0", Framework.ONNX, "", {}, {}, None)
@@ -78,8 +107,12 @@ def test_add_version_minimal_body() -> None:
         ({"version": "1.0.0", "framework": "onnx", "parameters": {"a": {1}}}, "must be JSON"),
         ({"version": "1.0.0", "framework": "onnx", "description": 3}, "description must be"),
         ({"version": "1.0.0", "framework": "onnx", "lineage": []}, "lineage must be an object"),
-        ({"version": "1.0.0", "framework": "onnx", "lineage": {"feature_group": "g"}},
+        ({"version": "1.0.0", "framework": "onnx", "lineage": {"feature_version": 2.5}},
          "lineage.feature_version must be a string"),
+        ({"version": "1.0.0", "framework": "onnx", "lineage": {"feature_group": 7}},
+         "lineage.feature_group must be a string"),
+        ({"version": "1.0.0", "framework": "onnx", "lineage": {"training_dataset_id": []}},
+         "lineage.training_dataset_id must be a string"),
         ({"version": "1.0.0", "framework": "onnx", "lineage": {"x": 1}},
          r"lineage: unknown field\(s\) x"),
         ({"version": "1.0.0", "framework": "onnx", "lineage": {
@@ -106,10 +139,10 @@ def test_stage_commands() -> None:
         ChangeStage("m", "1.0.0", Stage.ARCHIVED)
     )
     assert parse_command("promote_staging", None, model="m", version="1.0.0") == (
-        ChangeStage("m", "1.0.0", Stage.STAGING)
+        ChangeStage("m", "1.0.0", Stage.STAGING, promotion=True)
     )
     assert parse_command("promote_production", {}, model="m", version="1.0.0") == (
-        ChangeStage("m", "1.0.0", Stage.PRODUCTION)
+        ChangeStage("m", "1.0.0", Stage.PRODUCTION, promotion=True)
     )
     with pytest.raises(Invalid, match="stage must be one of"):
         parse_command("transition", {"stage": "live"}, model="m", version="1.0.0")

@@ -67,9 +67,32 @@ def test_promoting_to_production_archives_the_previous_one(reg: Driver) -> None:
     assert reg.live.production_version().version == "1.1.0"
 
 
-def test_production_only_from_staging(reg: Driver) -> None:
+def test_transition_to_production_only_from_staging(reg: Driver) -> None:
     reg.add("1.0.0")
     with pytest.raises(IllegalTransition, match="development -> production"):
+        reg.do("transition", {"stage": "production"}, version="1.0.0")
+
+
+def test_promote_production_from_development_passes_through_staging(reg: Driver) -> None:
+    reg.add("1.0.0")
+    reg.to_production("1.0.0")
+    reg.add("2.0.0")
+    events = reg.do("promote_production", version="2.0.0")
+    assert [(e.version, e.from_stage, e.to_stage) for e in events] == [
+        ("2.0.0", Stage.DEVELOPMENT, Stage.STAGING),
+        ("1.0.0", Stage.PRODUCTION, Stage.ARCHIVED),
+        ("2.0.0", Stage.STAGING, Stage.PRODUCTION),
+    ]
+    assert [e.revision for e in events] == [events[0].revision + n for n in range(3)]
+    moves = [(c.version, c.to_stage) for c in reg.live.history if c.type is EventType.STAGE_CHANGED]
+    assert moves[-3:] == [("2.0.0", Stage.STAGING), ("1.0.0", Stage.ARCHIVED),
+                          ("2.0.0", Stage.PRODUCTION)]
+
+
+def test_promote_production_of_the_production_version_is_refused(reg: Driver) -> None:
+    reg.add("1.0.0")
+    reg.do("promote_production", version="1.0.0")
+    with pytest.raises(IllegalTransition, match="already in production"):
         reg.do("promote_production", version="1.0.0")
 
 
@@ -79,7 +102,7 @@ def test_refused_command_leaves_state_untouched(reg: Driver) -> None:
     reg.add("2.0.0")
     before, events = reg.state, list(reg.events)
     with pytest.raises(IllegalTransition):
-        reg.do("promote_production", version="2.0.0")  # would archive 1.0.0 first
+        reg.do("transition", {"stage": "production"}, version="2.0.0")  # development
     assert reg.state is before and reg.events == events
     assert reg.live.get_version("1.0.0").stage is Stage.PRODUCTION
 

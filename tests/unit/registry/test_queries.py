@@ -59,7 +59,7 @@ def test_latest_is_by_precedence_not_time(reg: Any) -> None:
 def test_latest_and_production_not_found(reg: Any) -> None:
     with pytest.raises(NotFound, match="no versions yet"):
         latest(reg.live)
-    with pytest.raises(NotFound, match="promote one from staging"):
+    with pytest.raises(NotFound, match="no version in production; promote one with POST"):
         production(reg.live)
 
 

@@ -11,6 +11,7 @@ from atlas_streams.registry import (
     Invalid,
     Stage,
     parse_stage,
+    promotion_path,
     transition,
 )
 
@@ -58,3 +59,27 @@ def test_parse_stage_rejects_unknown(value: object) -> None:
 
 def test_parse_stage_accepts_values() -> None:
     assert [parse_stage(s.value) for s in Stage] == list(Stage)
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "path"),
+    [
+        (Stage.DEVELOPMENT, Stage.PRODUCTION, (Stage.STAGING, Stage.PRODUCTION)),
+        (Stage.ARCHIVED, Stage.PRODUCTION, (Stage.STAGING, Stage.PRODUCTION)),
+        (Stage.STAGING, Stage.PRODUCTION, (Stage.PRODUCTION,)),
+        (Stage.DEVELOPMENT, Stage.STAGING, (Stage.STAGING,)),
+        (Stage.PRODUCTION, Stage.STAGING, (Stage.STAGING,)),
+    ],
+)
+def test_promotion_path_passes_through_staging(
+    current: Stage, target: Stage, path: tuple[Stage, ...]
+) -> None:
+    assert promotion_path(current, target) == path
+    for before, after in zip((current, *path), path, strict=False):
+        assert transition(before, after) is after  # every step is a legal move
+
+
+def test_promotion_to_the_current_stage_is_refused() -> None:
+    for stage in (Stage.PRODUCTION, Stage.STAGING):
+        with pytest.raises(IllegalTransition, match="already in"):
+            promotion_path(stage, stage)
