@@ -42,7 +42,6 @@ from atlas_streams.runtime import Atlas
 from atlas_streams.tables.access import builtin_users
 from atlas_streams.web.errors import HttpError, json_error, registry_status
 from atlas_streams.web.floods import FailureLimiter, FailureSummary
-from atlas_streams.web.page import dashboard_page
 
 __all__ = ["Authenticator", "UserAccess", "find_user", "middlewares"]
 
@@ -152,7 +151,7 @@ def middlewares(atlas: Atlas, summary: FailureSummary) -> list[Any]:
             return await handler(request)
         found = await auth.check(request.headers.get(KEY_HEADER))
         if found.user is None:
-            return _refuse(request, found, template, limiter, summary)
+            return _refuse(request, found, limiter, summary)
         user, key_id = found.user, found.key_id
         guard = guard_for(request.method, template) if template else None
         param = guard.dataset_param if guard else None
@@ -191,8 +190,7 @@ def middlewares(atlas: Atlas, summary: FailureSummary) -> list[Any]:
 
 
 def _refuse(
-    request: web.Request, found: Authenticated, template: str | None,
-    limiter: FailureLimiter, summary: FailureSummary,
+    request: web.Request, found: Authenticated, limiter: FailureLimiter, summary: FailureSummary,
 ) -> web.StreamResponse:
     """Answer a request whose key does not authenticate: 401, or 429 past the client's budget."""
     client = request.remote or ""
@@ -203,8 +201,6 @@ def _refuse(
                           f"in {retry} s", headers={"Retry-After": str(retry)})
     limiter.failed(client)
     summary.add(client, found.failure or "unknown_key")
-    if template == "/" and request.method == "GET":
-        return dashboard_page(401)  # a browser: the page asks for a key
     return json_error(401, "missing API key: send header X-API-Key" if found.failure ==
                       "missing_key" else "invalid API key")
 
