@@ -95,9 +95,19 @@ def _child(args: argparse.Namespace) -> None:
     settings = Settings(broker=args.broker, app_id=args.app_id, data_dir=args.data_dir,
                         topic_partitions=args.partitions, log_level="warning")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    apply_workarounds()
+    if not args.no_workarounds:
+        apply_workarounds()
     clock.stamp_fetches(AIOKafkaConsumerThread)  # once a fetch, not once a message
-    app = _faust_app(settings)
+    if args.plain:  # Faust's defaults: memory store, nothing of ours but the fixes it needs
+        app = faust.App(args.app_id, broker=args.broker, store="memory://",
+                        datadir=str(settings.data_dir), autodiscover=False,
+                        producer_max_batch_size=1, key_serializer="raw", value_serializer="raw",
+                        web_enabled=True, broker_rebalance_timeout=3, broker_session_timeout=10,
+                        broker_heartbeat_interval=0.5, consumer_auto_offset_reset="earliest")
+    else:
+        app = _faust_app(settings, "embedded")
+    if args.buffer:
+        app.conf.stream_buffer_maxsize = args.buffer
     app.web_server(Service())  # the worker's WebView stands here; this one serves nothing
     topic = app.topic(args.topic, value_type=bytes, value_serializer="raw", key_serializer="raw")
     result = Path(args.result)
@@ -105,9 +115,12 @@ def _child(args: argparse.Namespace) -> None:
     @app.agent(topic, name="faust-alone")
     async def count(stream: faust.StreamT) -> None:
         stream.add_processor(clock.mark)  # before the take's own processor: sees each first
-        batches = take_events_bounded(
-            stream, settings.batch_size, settings.batch_bytes, settings.batch_timeout
-        )
+        if args.plain_take:  # Faust's own take: counts messages only, yields values
+            batches = stream.take_events(settings.batch_size, within=settings.batch_timeout)
+        else:
+            batches = take_events_bounded(
+                stream, settings.batch_size, settings.batch_bytes, settings.batch_timeout
+            )
         async for events in batches:
             if args.decode:
                 docs = list(map(orjson.loads, [event.message.value for event in events]))
@@ -149,13 +162,14 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 def measure(broker: str, topic: str, messages: int, rows_per_message: int, root: Path,
             app_id: str, *, decode: bool = False, partitions: int = 4,
-            timeout: float = 600.0) -> dict[str, Any]:
+            timeout: float = 600.0, flags: tuple[str, ...] = ()) -> dict[str, Any]:
     """Run Faust alone over the ``messages`` messages of ``topic`` in a child process.
 
     Returns the child's stamps turned into seconds from the process start (the parent's launch)
     and rows/s from the first fetch that returned messages to the last message delivered.
     """
-    name = "decode" if decode else "count"
+    name = ("decode" if decode else "count") + "".join(
+        f"-{flag.strip('-')}" for flag in flags if flag.startswith("--"))
     root.mkdir(parents=True, exist_ok=True)
     result, log_path = root / f"faust-alone-{name}.json", root / f"faust-alone-{name}.log"
     result.unlink(missing_ok=True)
@@ -163,7 +177,7 @@ def measure(broker: str, topic: str, messages: int, rows_per_message: int, root:
                "--messages", str(messages), "--rows-per-message", str(rows_per_message),
                "--app-id", app_id, "--data-dir", str(root / f"faust-alone-{name}"),
                "--partitions", str(partitions), "--result", str(result),
-               *(["--decode"] if decode else [])]
+               *(["--decode"] if decode else []), *flags]
     launched = time.time()
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
@@ -219,6 +233,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--partitions", type=int, default=4, help="the topic's partitions")
     parser.add_argument("--result", required=True, help="JSON file written once all are counted")
     parser.add_argument("--decode", action="store_true", help="also orjson.loads each message")
+    parser.add_argument("--plain", action="store_true",
+                        help="a default faust.App (memory store) instead of the worker's")
+    parser.add_argument("--no-workarounds", action="store_true",
+                        help="leave out atlas_streams.faust_compat")
+    parser.add_argument("--plain-take", action="store_true",
+                        help="Faust's take_events instead of the byte-bounded one")
+    parser.add_argument("--buffer", type=int, default=0, help="stream_buffer_maxsize")
     _child(parser.parse_args(argv))
 
 

@@ -144,6 +144,23 @@ def test_a_denied_dataset_is_audited_as_denied(worker: WorkerProcess) -> None:
     assert events[0]["allowed"] is False and events[0]["reason"] == "dataset_denied"
 
 
+def test_the_admin_command_makes_a_new_admin(shared_cluster: Cluster, worker: WorkerProcess) -> None:
+    env = {**os.environ, **shared_cluster.env(), "ATLAS_BROKER": shared_cluster.broker.url}
+    done = subprocess.run(
+        [sys.executable, "-m", "atlas_streams", "admin", "create-key", "--username", "ops",
+         "--email", "ops@example.com"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    key = done.stdout.strip().splitlines()[-1]
+    status, me = wait_until(lambda: (r := http("GET", f"{worker.url}/rbac/my-permissions",
+                                               key=key))[0] == 200 and r,
+                            what="the new admin's key to work")
+    assert me["user"]["username"] == "ops" and "admin:users" in me["permissions"]
+    refused = subprocess.run(
+        [sys.executable, "-m", "atlas_streams", "admin", "create-key", "--username", "x y",
+         "--email", "nope"], env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+
+
 def test_the_admin_command_gives_a_user_a_new_key_and_is_audited(
     shared_cluster: Cluster, worker: WorkerProcess,
 ) -> None:
