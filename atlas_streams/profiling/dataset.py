@@ -7,28 +7,33 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import chain
-from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
 from atlas_streams.profiling import codec
 from atlas_streams.profiling.canonical import CanonicalBatch, canonicalise
 from atlas_streams.profiling.column import ColumnProfile
-from atlas_streams.profiling.errors import IncompatibleProfilesError, ProfileFormatError
+from atlas_streams.profiling.errors import (
+    IncompatibleProfilesError,
+    ProfileError,
+    ProfileFormatError,
+)
+from atlas_streams.profiling.flatten import columns_of, is_items_column
 from atlas_streams.profiling.options import ProfileOptions
 
 __all__ = ["DatasetProfile"]
 
-#: Rows per extraction block: a block's dicts (about 1 KB each at 20 columns) stay in cache.
-_BLOCK_ROWS = 1024
+#: The smallest KLL k a profile over its byte budget shrinks a sketch to (rank error ~6.6%).
+_MIN_KLL_K = 32
 
 
 class DatasetProfile:
     """Profile of a dataset's rows; ``zero`` is the identity of ``merge``.
 
-    Columns appear in the order first seen. A column missing from a row counts as null for that
-    row, including rows seen before the column first appeared, so for every column
-    ``count + null_count == row_count``.
+    Columns appear in the order first seen; nested objects and arrays become columns as
+    ``flatten`` says. A column missing from a row counts as null for that row, including rows
+    seen before the column first appeared, so for every column but the item columns of arrays
+    (``tags[]``, which count items) ``count + null_count == row_count``.
     """
 
     __slots__ = ("_columns", "_invalid_count", "_options", "_row_count", "_updated_at")
@@ -81,21 +86,22 @@ class DatasetProfile:
     def update(self, rows: Sequence[Mapping[str, Any]], now: float) -> None:
         """Add a batch of rows (decoded JSON objects) seen at ``now`` (epoch seconds)."""
         _check_rows(rows)
+        options = self._options
         names = set().union(*rows) if rows else set()
-        present = [name for name in self._columns if name in names]
-        present += _new_names(rows, names - self._columns.keys())
+        known = {name.partition(".")[0] for name in self._columns}
+        present = [name for name in dict.fromkeys(known) if name in names]
+        present += _new_names(rows, names - known)
         # Canonicalise every column before changing anything, so a failure leaves no half-update.
         batches: dict[str, CanonicalBatch] = {
-            name: canonicalise(values) for name, values in _columns_of(rows, present).items()
+            name: canonicalise(values, options.datetime_unit(name), types)
+            for name, (values, types) in columns_of(rows, present, options.flatten_depth).items()
         }
         for name, batch in batches.items():
             if name not in self._columns:
-                column = ColumnProfile.zero(self._options)
-                column.add_nulls(self._row_count)
-                self._columns[name] = column
+                self._columns[name] = self._nulls(name)
             self._columns[name].update(batch)
         for name, column in self._columns.items():
-            if name not in batches:
+            if name not in batches and not column.counts.items:
                 column.add_nulls(len(rows))
         self._row_count += len(rows)
         self._updated_at = _latest(self._updated_at, float(now))
@@ -126,8 +132,11 @@ class DatasetProfile:
             columns,
         )
 
-    def report(self, dataset_id: str) -> dict[str, Any]:
-        """Return the profile JSON of the contract, plus ``invalid_count``."""
+    def report(self, dataset_id: str, now: float | None = None) -> dict[str, Any]:
+        """Return the profile JSON of the contract, plus ``invalid_count``.
+
+        ``now`` (epoch seconds) gives datetime columns their ``freshness_seconds``.
+        """
         updated = None
         if self._updated_at is not None:
             updated = datetime.fromtimestamp(self._updated_at, tz=UTC).isoformat()
@@ -136,17 +145,27 @@ class DatasetProfile:
             "row_count": self._row_count,
             "invalid_count": self._invalid_count,
             "updated_at": updated,
-            "columns": {name: column.report() for name, column in self._columns.items()},
+            "columns": {name: column.report(now) for name, column in self._columns.items()},
         }
 
     def to_bytes(self) -> bytes:
-        """Return the profile as versioned msgpack bytes (sketches in their own binary form)."""
+        """Return the profile as versioned bytes of at most ``options.max_profile_bytes``.
+
+        Over the budget, the columns with the largest exact value tables give them up for
+        sketches, largest first, and then the largest KLL sketches halve their k, until the
+        profile fits. Estimates then carry their (wider) bounds; this profile is unchanged.
+        """
+        packed = {name: codec.pack_column(column.to_state())
+                  for name, column in self._columns.items()}
+        budget = self._options.max_profile_bytes - 200  # room for the dataset envelope
+        if sum(map(len, packed.values())) > budget:
+            _fit(packed, self._columns, budget)
         return codec.encode({
             "options": self._options.to_state(),
             "rows": self._row_count,
             "invalid": self._invalid_count,
             "updated_at": self._updated_at,
-            "columns": [[name, column.to_state()] for name, column in self._columns.items()],
+            "columns": [[name, data] for name, data in packed.items()],
         })
 
     @classmethod
@@ -171,32 +190,65 @@ class DatasetProfile:
         if updated is not None and not (isinstance(updated, float) and math.isfinite(updated)):
             raise ValueError("updated_at must be a finite float or None")
         columns = {
-            str(name): ColumnProfile.from_state(column, options)
+            str(name): ColumnProfile.from_state(codec.unpack_column(column), options)
             for name, column in state["columns"]
         }
         for name, column in columns.items():
-            if column.count + column.null_count != rows:
+            if not column.counts.items and column.count + column.null_count != rows:
                 raise ValueError(f"column {name!r} does not account for every row")
         return cls(options, rows, invalid, updated, columns)
 
     def _column_or_nulls(self, name: str) -> ColumnProfile:
         """Return the named column, or one that is null in all of this profile's rows."""
         column = self._columns.get(name)
-        if column is None:
-            column = ColumnProfile.zero(self._options)
+        return self._nulls(name) if column is None else column
+
+    def _nulls(self, name: str) -> ColumnProfile:
+        """Return a new column null in all of this profile's rows (empty, for an item column)."""
+        items = is_items_column(name)
+        column = ColumnProfile.zero(self._options, items=items)
+        if not items:
             column.add_nulls(self._row_count)
         return column
+
+
+def _fit(packed: dict[str, bytes], columns: Mapping[str, ColumnProfile], budget: int) -> None:
+    """Shrink the largest columns' packed states in ``packed`` until they fit ``budget``."""
+    total = sum(map(len, packed.values()))
+    shrunk = dict(columns)
+    for name in sorted(packed, key=lambda n: -len(packed[n])):
+        if total <= budget:
+            return
+        if shrunk[name].values.is_exact:
+            shrunk[name] = shrunk[name].shrunk(exact=False, kll_k=shrunk[name].quantiles.k)
+            total -= len(packed[name])
+            packed[name] = codec.pack_column(shrunk[name].to_state())
+            total += len(packed[name])
+    while total > budget:
+        name = max(packed, key=lambda n: (shrunk[n].quantiles.k > _MIN_KLL_K, len(packed[n])))
+        column = shrunk[name]
+        if column.quantiles.k <= _MIN_KLL_K:
+            raise ProfileError(
+                f"a profile of {len(packed)} columns does not fit {budget:,} bytes even with "
+                "minimal sketches; raise ProfileOptions.max_profile_bytes (and the topics' "
+                "max.message.bytes) or profile fewer columns"
+            )
+        shrunk[name] = column.shrunk(exact=False, kll_k=max(column.quantiles.k // 2, _MIN_KLL_K))
+        total -= len(packed[name])
+        packed[name] = codec.pack_column(shrunk[name].to_state())
+        total += len(packed[name])
 
 
 def _merged_options(first: ProfileOptions, second: ProfileOptions) -> ProfileOptions:
     """Return the options of a merge: the equal ones, or the smaller ``kll_k`` if only it differs."""
     if first == second:
         return first
-    if replace(second, kll_k=first.kll_k) == first:
-        return first if first.kll_k < second.kll_k else second
+    if first.mergeable_with(second):
+        return replace(first, kll_k=min(first.kll_k, second.kll_k))
     raise IncompatibleProfilesError(
         f"cannot merge profiles built with different options: {first} and {second}; only "
-        "kll_k may differ. Rebuild one of them with the other's options"
+        "kll_k and the reading and size settings may differ. Rebuild one of them with the "
+        "other's options"
     )
 
 
@@ -210,30 +262,6 @@ def _check_rows(rows: Sequence[Mapping[str, Any]]) -> None:
                 f"row {index} is a {type(row).__name__}, not a JSON object; "
                 "dead-letter it and count it with add_invalid()"
             )
-
-
-def _columns_of(rows: Sequence[Mapping[str, Any]], names: list[str]) -> dict[str, list[Any]]:
-    """Return each named column's values in row order, None where a row lacks the column.
-
-    Rows are read a block at a time, every column per block, so a block's dicts stay in the CPU
-    cache across the column passes (one pass per column over 10,000 dicts misses it each row).
-    """
-    columns: dict[str, list[Any]] = {name: [] for name in names}
-    for start in range(0, len(rows), _BLOCK_ROWS):
-        block = rows[start : start + _BLOCK_ROWS] if len(rows) > _BLOCK_ROWS else rows
-        for name, values in columns.items():
-            _extend_column(values, block, name)
-    return columns
-
-
-def _extend_column(values: list[Any], block: Sequence[Mapping[str, Any]], name: str) -> None:
-    """Append one column's values from a block of rows, None where a row lacks the column."""
-    done = len(values)
-    try:
-        values += map(itemgetter(name), block)  # a loop in C while every row has the column
-    except KeyError:
-        del values[done:]
-        values += [row.get(name) for row in block]
 
 
 def _new_names(rows: Sequence[Mapping[str, Any]], new: set[str]) -> list[str]:
