@@ -84,6 +84,10 @@ class ProfileOptions:
                 return unit
         return None
 
+    def reading(self) -> tuple[int, tuple[tuple[str, float], ...], int]:
+        """Return the reading and size settings (those that never stop a merge)."""
+        return self.flatten_depth, self.datetime_columns, self.max_profile_bytes
+
     def mergeable_with(self, other: ProfileOptions) -> bool:
         """Return whether profiles built with these options and ``other`` can merge.
 

@@ -147,7 +147,8 @@ async def get_snapshot(request: web.Request) -> web.Response:
         request["audit_reason"] = "dataset_denied"
         raise HttpError(404, f"no profile snapshot with run_id {run_id!r}")
     profile = DatasetProfile.from_bytes(base64.b64decode(body["profile"]))
-    report = view_report(request, dataset, profile.report(dataset))
+    frozen_at = datetime.fromisoformat(body["created_at"]).timestamp()  # freshness as then
+    report = view_report(request, dataset, profile.report(dataset, now=frozen_at))
     return json_response({"run_id": run_id, "created_at": body["created_at"], **report})
 
 
