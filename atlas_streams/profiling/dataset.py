@@ -145,7 +145,8 @@ class DatasetProfile:
             "row_count": self._row_count,
             "invalid_count": self._invalid_count,
             "updated_at": updated,
-            "columns": {name: column.report(now) for name, column in self._columns.items()},
+            "columns": {name: column.report(now) for name, column in self._columns.items()
+                        if column.count or not self._has_children(name)},
         }
 
     def to_bytes(self) -> bytes:
@@ -197,6 +198,10 @@ class DatasetProfile:
             if not column.counts.items and column.count + column.null_count != rows:
                 raise ValueError(f"column {name!r} does not account for every row")
         return cls(options, rows, invalid, updated, columns)
+
+    def _has_children(self, name: str) -> bool:
+        """Return whether flattening made columns of this column's objects or arrays."""
+        return any(other.startswith((f"{name}.", f"{name}[]")) for other in self._columns)
 
     def _column_or_nulls(self, name: str) -> ColumnProfile:
         """Return the named column, or one that is null in all of this profile's rows."""

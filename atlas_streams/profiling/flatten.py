@@ -10,8 +10,9 @@ Rules, for a flattening depth ``d`` (``ProfileOptions.flatten_depth``, default 3
   array lengths and ``name[]`` a column of the items themselves (objects and arrays among them
   as JSON text). An item column counts items, not rows: it is exempt from ``count + null_count
   == row_count``.
-- A column whose values are all objects or arrays is replaced by its children; where some are
-  scalars it stays, null in the rows that were flattened.
+- The column itself stays, null in the rows that were flattened (so that the profile of a part
+  where it was always null merges with one where it was nested); reports leave out such a
+  column while it has no value (``DatasetProfile.report``).
 - A missing key is a null, as an explicit null is.
 """
 
@@ -87,9 +88,10 @@ def _expand(columns: dict[str, Column], name: str, values: list[Any], level: int
     if level > depth or not types & _NESTED_TYPES:
         columns[name] = (values, types)
         return
-    if types - _NESTED_TYPES - {type(None)}:  # some scalars: the column stays, nested ones null
-        scalars = [None if type(v) in _NESTED else v for v in values]
-        columns[name] = (scalars, types - _NESTED_TYPES | {type(None)})
+    # The column stays, null where its value was flattened, even if nothing else is left: a
+    # part of the rows where it was all null must merge with a part where it was nested.
+    scalars = [None if type(v) in _NESTED else v for v in values]
+    columns[name] = (scalars, types - _NESTED_TYPES | {type(None)})
     if dict in types:
         objects = [v if type(v) is dict else None for v in values]
         keys = dict.fromkeys(chain.from_iterable(v for v in objects if v is not None))

@@ -23,17 +23,26 @@ from atlas_streams.profiling import (
 )
 from atlas_streams.profiling.canonical import CanonicalBatch, canonicalise
 
-VALUES = st.one_of(
+SCALARS = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(10**6), max_value=10**6),
     st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
     st.text(max_size=8),
+    st.sampled_from(["2026-11-10T10:00:00Z", "2026-11-10", "1999-01-01T00:00:00.5+02:00"]),
+    st.sampled_from([2**64, -(2**70), 2**63]),
+)
+# Nested objects and arrays too, so flattened, length and item columns obey the laws.
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from("xy"), inner,
+                                                                 max_size=2),
+    max_leaves=4,
 )
 ROWS = st.lists(st.dictionaries(st.sampled_from("abcde"), VALUES, max_size=5), max_size=25)
 LAWS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 EXACT = ("type", "count", "null_count", "null_percent", "min", "max", "string_length",
-         "memory_bytes")
+         "memory_bytes", "bigint_count", "top_values")
 
 
 def profile_of(rows: list[dict[str, Any]], now: float = 1.0) -> DatasetProfile:
@@ -63,7 +72,8 @@ def assert_same(left: DatasetProfile, right: DatasetProfile) -> None:
             else:
                 assert math.isclose(column[field], other[field], rel_tol=1e-9,
                                     abs_tol=1e-9 * scale), (name, field)
-        assert sum(column["histogram"]["counts"]) == column["count"]
+        # Integers beyond 64 bits are counted, not sketched: the histogram holds the rest.
+        assert sum(column["histogram"]["counts"]) == column["count"] - column.get("bigint_count", 0)
 
 
 def assert_same_distinct(column: dict[str, Any], other: dict[str, Any]) -> None:
@@ -78,9 +88,10 @@ def assert_same_distinct(column: dict[str, Any], other: dict[str, Any]) -> None:
 
 
 def assert_every_row_accounted(profile: DatasetProfile) -> None:
-    """Assert count + null_count == row_count for every column."""
+    """Assert count + null_count == row_count for every column but item columns."""
     for column in profile.columns.values():
-        assert column.count + column.null_count == profile.row_count
+        if not column.counts.items:
+            assert column.count + column.null_count == profile.row_count
 
 
 @LAWS
@@ -265,7 +276,7 @@ def test_serialized_size_is_bounded_after_a_million_values() -> None:
              for name, column in profile.columns.items()}
     assert max(size for name, size in sizes.items() if name != "few") <= MAX_SKETCHED_COLUMN_BYTES
     assert max(totals) <= profile.options.max_profile_bytes
-    assert totals[-1] - totals[4] < 0.05 * totals[4]  # hardly any growth once sketches are full
+    assert totals[-1] - totals[4] < 0.1 * totals[4]  # KLL grows only with log(n) once full
 
 
 def wide_rows(count: int, seed: int) -> list[dict[str, Any]]:
