@@ -30,7 +30,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import IntFlag
 from typing import Any, cast
@@ -90,6 +90,10 @@ class CanonicalBatch:
     true_count: int
     false_count: int
     bigints: dict[int, int] = field(default_factory=dict)
+    #: The column's values as given, when its strings are exactly its non-null values (no
+    #: datetime among them, nothing repaired): counting them again is cheaper than merging
+    #: thousands of distinct counts.
+    plain_strings: Sequence[Any] | None = None
 
     @property
     def datetime_count(self) -> int:
@@ -230,6 +234,7 @@ def _string_batch(values: Sequence[str | None]) -> CanonicalBatch:
     """Canonicalise strings and Nones: repair lone surrogates, tell datetimes apart."""
     counts = Counter(values)
     nulls = counts.pop(None, 0)
+    repaired = False
     try:
         memory = _orjson_wire_bytes(values) - 4 * nulls
     except orjson.JSONEncodeError:
@@ -237,9 +242,13 @@ def _string_batch(values: Sequence[str | None]) -> CanonicalBatch:
         memory = _json_wire_bytes(strings)
         counts = Counter(s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
                          for s in strings)
-    plain = cast("dict[str, int]", dict(counts))
+        repaired = True
+    plain = cast("dict[str, int]", counts)
     times = _datetimes(plain)
-    return _batch(nulls, memory, numbers=times, numeric_count=0, strings=plain)
+    batch = _batch(nulls, memory, numbers=times, numeric_count=0, strings=plain)
+    if times.size or repaired:
+        return batch
+    return replace(batch, plain_strings=values)
 
 
 def _datetimes(strings: dict[str, int]) -> FloatArray:

@@ -51,13 +51,14 @@ class ValueSummary:
         """Add one batch of canonical values."""
         if not batch.kinds:
             return
-        values = BatchValues.of(batch, string_keys(batch.strings, self._options.max_value_chars))
+        strings = string_keys(batch.strings, self._options.max_value_chars)
         if self._exact is not None:
-            self._exact.update(values)
+            self._exact.add(batch, strings)
             if self._exact.size > self._options.exact_distinct_limit:
                 self._leave_exact()
             return
-        self._feed(values, floor=0)
+        values = BatchValues.of(batch, strings)
+        self._feed(values, floor=values.counts.size)
 
     def merge(self, other: ValueSummary) -> ValueSummary:
         """Return a new summary of both inputs' values."""
