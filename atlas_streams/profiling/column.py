@@ -187,7 +187,8 @@ class ColumnProfile:
             }
         report["top_values"] = [
             _top_entry(value, count, low, high)
-            for value, count, low, high in self.top(self.options.top_values_min)
+            # Up to twice the promised minimum, as the sketches always showed (20 by default).
+            for value, count, low, high in self.top(2 * self.options.top_values_min)
         ]
         report["memory_bytes"] = self.counts.memory_bytes
         return report

@@ -81,12 +81,12 @@ class FrequentValues:
         return FrequentValues(frequent_strings_sketch.deserialize(self._sketch.serialize()),
                               self._extra)
 
-    def top(self, minimum: int) -> list[tuple[str, int, int, int]]:
-        """Return (token, count, lower, upper) of the most frequent values, most first.
+    def top(self, count: int) -> list[tuple[str, int, int, int]]:
+        """Return (token, count, lower, upper) of up to ``count`` most frequent values, most first.
 
         First the values known to be frequent: their lower bound exceeds the maximum error, so
         each is surely more frequent than any value left out; they carry their estimated count.
-        When fewer than ``minimum`` are known, values that surely occurred follow with the count
+        When fewer than ``count`` are known, values that surely occurred follow with the count
         the sketch can vouch for (their lower bound), so a column of unique ids never shows
         noise dressed as counts.
         """
@@ -95,11 +95,11 @@ class FrequentValues:
                  for token, estimate, lower, upper
                  in self._sketch.get_frequent_items(_NO_FALSE_NEGATIVES, 0)]
         known = sorted((i for i in items if i[2] > error), key=lambda i: (-i[1], i[0]))
-        top = known[: 2 * minimum]
-        if len(top) < minimum:
+        top = known[:count]
+        if len(top) < count:
             rest = sorted((i for i in items if 0 < i[2] <= error), key=lambda i: (-i[2], i[0]))
             top += [(token, lower, lower, upper)
-                    for token, _, lower, upper in rest[: minimum - len(top)]]
+                    for token, _, lower, upper in rest[: count - len(top)]]
         return top
 
     def to_state(self) -> list[Any]:

@@ -17,8 +17,8 @@ QUANTILE_RANKS: tuple[float, ...] = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 class ProfileOptions:
     """Choose the accuracy, and so the size, of every column sketch.
 
-    The defaults keep one column's serialized state under 40 KB (see the ``profiling`` package
-    docstring for measured sizes) and give these stated bounds:
+    The defaults give these stated bounds (sizes measured in the ``profiling`` package
+    docstring):
 
     - ``kll_k=1024``: single-quantile normalized rank error 0.27% at 99% confidence
       (``kll_doubles_sketch.get_normalized_rank_error(1024, False)``), well inside the 1% we

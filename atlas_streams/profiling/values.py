@@ -94,19 +94,19 @@ class ValueSummary:
         assert self._distinct is not None
         return (self._distinct.estimate(count), *self._distinct.bounds(std_devs, count))
 
-    def top_values(self, minimum: int, number: Decoder) -> list[TopValue]:
-        """Return the most frequent values, at least ``minimum`` where known, most first.
+    def top_values(self, count: int, number: Decoder) -> list[TopValue]:
+        """Return up to ``count`` most frequent values, most first.
 
-        Exact: the ``minimum`` most frequent, ties broken by value, with exact counts. Sketched:
+        Exact: the ``count`` most frequent, ties broken by value, with exact counts. Sketched:
         see ``FrequentValues.top``. ``number`` decodes numbers (ints, floats or ISO times).
         """
         chars = self._options.max_value_chars
         if self._exact is not None:
-            return [(decode_token(token, number, chars), count, count, count)
-                    for token, count in self._exact.top(minimum)]
+            return [(decode_token(token, number, chars), value_count, value_count, value_count)
+                    for token, value_count in self._exact.top(count)]
         assert self._frequent is not None
-        return [(decode_token(token, number, chars), count, lower, upper)
-                for token, count, lower, upper in self._frequent.top(minimum)]
+        return [(decode_token(token, number, chars), value_count, lower, upper)
+                for token, value_count, lower, upper in self._frequent.top(count)]
 
     def to_state(self) -> dict[str, Any]:
         """Return the exact table or the two sketches as plain values and bytes."""
