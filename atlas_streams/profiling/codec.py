@@ -4,7 +4,11 @@ Format 2: each column's state is its own zstd-compressed msgpack document inside
 document, so the size of each column is known when a profile must fit a byte budget. zstd
 (level 3) because it is fast and shrinks exact value tables and frequent-items sketches 3-6x;
 a full KLL sketch of real data (prices, counts, times) about 2.5x; only random float64 mantissas
-stay near their size. Format 1 (before exact value tables) is refused with what to do.
+stay near their size.
+
+Format 1 (before exact value tables) is still read: its columns come back with their distinct
+count and top values in sketch form (format 1 kept no values to rebuild exact tables from), the
+rest unchanged, and the profile merges with format 2 ones.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 import msgpack
 
 from atlas_streams.profiling.errors import ProfileFormatError
+from atlas_streams.profiling.options import ProfileOptions
 
 if sys.version_info >= (3, 14):
     from compression import zstd
@@ -57,14 +62,7 @@ def decode(data: bytes) -> dict[str, Any]:
     data = bytes(data)
     if not data:
         raise ProfileFormatError("profile bytes are empty; expected a format-version byte")
-    if data[0] == 1:
-        raise ProfileFormatError(
-            "profile format version 1 was written by an older atlas-streams (before exact value "
-            "tables); this build reads version 2. Profile the dataset again: start the workers "
-            "with a new ATLAS_APP_ID (or delete their data dirs and internal topics), and they "
-            "re-read every dataset topic from its earliest offset"
-        )
-    if data[0] != FORMAT_VERSION:
+    if data[0] not in (1, FORMAT_VERSION):
         raise ProfileFormatError(
             f"profile format version {data[0]} is not supported (this build reads version "
             f"{FORMAT_VERSION}); rebuild the profile or upgrade atlas-streams"
@@ -75,4 +73,34 @@ def decode(data: bytes) -> dict[str, Any]:
         raise ProfileFormatError(f"profile bytes are corrupt or truncated: {exc}") from exc
     if not isinstance(state, dict):
         raise ProfileFormatError("profile bytes do not hold a profile document")
+    if data[0] == 1:
+        try:
+            return _from_format_1(state)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProfileFormatError(f"format 1 profile bytes have an invalid layout: {exc}") from exc
     return state
+
+
+#: Options of format 1 that mean the same in format 2 (its distinct settings are superseded).
+_KEPT_OPTIONS = ("kll_k", "top_values_lg_max_map_size", "top_values_min", "histogram_bins",
+                 "max_value_chars", "bound_std_devs")
+
+
+def _from_format_1(state: dict[str, Any]) -> dict[str, Any]:
+    """Return a format 1 profile state in the format 2 layout."""
+    old = state["options"]
+    options = {**ProfileOptions().to_state(), **{key: old[key] for key in _KEPT_OPTIONS}}
+    columns = []
+    for name, column in state["columns"]:
+        distinct, exact = column["distinct"], column["distinct"]["exact"]
+        # Its exact distinct count (8 bytes a hash), or more than its exact limit: a floor.
+        known = len(exact) // 8 if exact is not None else int(old["exact_distinct_limit"]) + 1
+        new = {
+            "counts": [*column["counts"], 0, 0],  # no integers beyond 64 bits, not array items
+            "moments": column["moments"],
+            "lengths": column["lengths"],
+            "kll": column["kll"],
+            "values": {"cpc": [distinct["cpc"], known], "frequent": [column["top"], 0]},
+        }
+        columns.append([name, pack_column(new)])
+    return {**state, "options": options, "columns": columns}
