@@ -334,23 +334,9 @@ def mixed_side_by_side(out_dir: pathlib.Path) -> dict[str, Any]:
             "profile": summarize_raw(raw) if raw.exists() else None}
 
 
-def wide_rows(count: int, seed: int) -> list[dict[str, Any]]:
-    """Return rows of 30 random-float columns and 100 string columns of 500 to 50,000 values."""
-    rng = np.random.default_rng(seed)
-    rows: list[dict[str, Any]] = [{} for _ in range(count)]
-    for j in range(30):
-        for row, x in zip(rows, rng.random(count).tolist(), strict=True):
-            row[f"n{j}"] = x
-    for j in range(100):
-        picks = rng.integers(0, [500, 5_000, 50_000][j % 3], count).tolist()
-        for row, pick in zip(rows, picks, strict=True):
-            row[f"s{j}"] = f"value-{j}-{pick}"
-    return rows
-
-
 def sizes() -> dict[str, Any]:
     """Return serialized profile sizes: the flights, and 30 numeric + 100 string columns."""
-    from atlas_streams.profiling import codec
+    from bench.table import wide_rows
 
     wide = DatasetProfile.zero(ProfileOptions())
     for seed in range(10):

@@ -22,6 +22,7 @@ from atlas_streams.profiling import (
     dataset,
 )
 from atlas_streams.profiling.canonical import CanonicalBatch, canonicalise
+from bench.table import wide_rows  # the bench's size case: 30 numeric, 100 string columns
 
 SCALARS = st.one_of(
     st.none(),
@@ -277,21 +278,6 @@ def test_serialized_size_is_bounded_after_a_million_values() -> None:
     assert max(size for name, size in sizes.items() if name != "few") <= MAX_SKETCHED_COLUMN_BYTES
     assert max(totals) <= profile.options.max_profile_bytes
     assert totals[-1] - totals[4] < 0.1 * totals[4]  # KLL grows only with log(n) once full
-
-
-def wide_rows(count: int, seed: int) -> list[dict[str, Any]]:
-    """Return rows of 30 random-float columns and 100 string columns of 500 to 50,000 values."""
-    rng = np.random.default_rng(seed)
-    rows: list[dict[str, Any]] = [{} for _ in range(count)]
-    for j in range(30):
-        for row, x in zip(rows, rng.random(count).tolist(), strict=True):
-            row[f"n{j}"] = x
-    for j in range(100):
-        cardinality = [500, 5_000, 50_000][j % 3]
-        picks = rng.integers(0, cardinality, count).tolist()
-        for row, pick in zip(rows, picks, strict=True):
-            row[f"s{j}"] = f"value-{j}-{pick}"
-    return rows
 
 
 def test_a_wide_profile_fits_one_kafka_message_under_the_default_limit() -> None:
