@@ -64,8 +64,13 @@ def estimates_of(view, names):  # type: ignore[no-untyped-def]
         summary = column.get_metric("distribution").to_summary_dict()
         if summary.get("n"):
             quantiles[name] = {rank: summary[key] for rank, key in QUANTILE_KEYS.items()}
-    frequent = view.get_column("tailnum").get_metric("frequent_items").to_summary_dict()
-    top = [(item.value, item.est) for item in frequent["frequent_strings"][:5]]
+    # whylogs' default summary (no false positives) is empty for tailnum once 10,000-row chunks
+    # are merged: ask for every candidate, as our report lists them.
+    from whylogs.core.configs import FrequentItemsErrorType, SummaryConfig
+
+    config = SummaryConfig(frequent_items_error_type=FrequentItemsErrorType.NO_FALSE_NEGATIVES)
+    metric = view.get_column("tailnum").get_metric("frequent_items")
+    top = [(item.value, item.est) for item in metric.to_summary_dict(config)["frequent_strings"][:5]]
     return {"quantiles": quantiles, "distinct": distinct, "tailnum_top": top}
 
 

@@ -19,8 +19,9 @@ maximum whatever the stream length (measured: at most ~26 KB, a KLL of random fl
 for prices; ~3 KB for a string column); while exact it grows with its distinct values
 (10,000 short strings ~33 KB). ``DatasetProfile.to_bytes`` keeps a whole profile within
 ``ProfileOptions.max_profile_bytes`` (768,000) so it is one Kafka message under the default
-1 MB limit: over it, the largest exact tables become sketches, then the largest KLL sketches
-halve their k (tests/unit/profiling/test_dataset.py: 30 numeric and 100 string columns).
+1 MB limit: over it, the largest KLL sketches halve their k down to 256, then the largest exact
+tables become sketches, then k halves further (tests/unit/profiling/test_dataset.py: 30
+numeric and 100 string columns).
 
 Stated bounds (defaults; each is reported next to its estimate): quantiles within 0.27%
 normalized rank error (``quantile_rank_error``, less accurate only for a column whose k had to

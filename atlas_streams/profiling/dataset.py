@@ -23,7 +23,9 @@ from atlas_streams.profiling.options import ProfileOptions
 
 __all__ = ["DatasetProfile"]
 
-#: The smallest KLL k a profile over its byte budget shrinks a sketch to (rank error ~6.6%).
+#: KLL k a profile over its byte budget shrinks sketches to before it gives up exact value
+#: tables (rank error 1.0%, the accuracy promised before k=1024), and the least it shrinks to.
+_SOFT_KLL_K = 256
 _MIN_KLL_K = 32
 
 
@@ -152,15 +154,20 @@ class DatasetProfile:
     def to_bytes(self) -> bytes:
         """Return the profile as versioned bytes of at most ``options.max_profile_bytes``.
 
-        Over the budget, the columns with the largest exact value tables give them up for
-        sketches, largest first, and then the largest KLL sketches halve their k, until the
-        profile fits. Estimates then carry their (wider) bounds; this profile is unchanged.
+        Over the budget, the largest KLL sketches halve their k (down to 256), then the largest
+        exact value tables give way to sketches, then k halves further, until the profile fits
+        (see ``_fit``). Estimates then carry their (wider) bounds; this profile is unchanged.
         """
         packed = {name: codec.pack_column(column.to_state())
                   for name, column in self._columns.items()}
-        budget = self._options.max_profile_bytes - 200  # room for the dataset envelope
+        envelope = len(self._encode(dict.fromkeys(packed, b""))) + 5 * len(packed)
+        budget = self._options.max_profile_bytes - envelope  # 5: each blob's msgpack length
         if sum(map(len, packed.values())) > budget:
             _fit(packed, self._columns, budget)
+        return self._encode(packed)
+
+    def _encode(self, packed: dict[str, bytes]) -> bytes:
+        """Return the profile bytes around the given packed columns."""
         return codec.encode({
             "options": self._options.to_state(),
             "rows": self._row_count,
@@ -218,30 +225,46 @@ class DatasetProfile:
 
 
 def _fit(packed: dict[str, bytes], columns: Mapping[str, ColumnProfile], budget: int) -> None:
-    """Shrink the largest columns' packed states in ``packed`` until they fit ``budget``."""
-    total = sum(map(len, packed.values()))
+    """Shrink the largest columns' packed states in ``packed`` until they fit ``budget``.
+
+    In three rounds, each only while over budget and only where it saves bytes: KLL sketches
+    halve their k down to ``_SOFT_KLL_K`` (rank error stays near 1%, and says so), then exact
+    value tables become sketches (a table of a few hundred values is no larger than its
+    sketches and stays), then KLL k halves down to ``_MIN_KLL_K``.
+    """
     shrunk = dict(columns)
+
+    def over() -> bool:
+        return sum(map(len, packed.values())) > budget
+
+    def halve(floor: int) -> bool:  # shrink the largest sketch that can still halve
+        candidates = [n for n in packed if shrunk[n].quantiles.count and shrunk[n].quantiles.k > floor]
+        if not candidates:
+            return False
+        name = max(candidates, key=lambda n: len(packed[n]))
+        column = shrunk[name]
+        shrunk[name] = column.shrunk(exact=column.values.is_exact,
+                                     kll_k=max(column.quantiles.k // 2, floor))
+        packed[name] = codec.pack_column(shrunk[name].to_state())
+        return True
+
+    while over() and halve(_SOFT_KLL_K):
+        pass
     for name in sorted(packed, key=lambda n: -len(packed[n])):
-        if total <= budget:
+        if not over():
             return
         if shrunk[name].values.is_exact:
-            shrunk[name] = shrunk[name].shrunk(exact=False, kll_k=shrunk[name].quantiles.k)
-            total -= len(packed[name])
-            packed[name] = codec.pack_column(shrunk[name].to_state())
-            total += len(packed[name])
-    while total > budget:
-        name = max(packed, key=lambda n: (shrunk[n].quantiles.k > _MIN_KLL_K, len(packed[n])))
-        column = shrunk[name]
-        if column.quantiles.k <= _MIN_KLL_K:
+            sketched = shrunk[name].shrunk(exact=False, kll_k=shrunk[name].quantiles.k)
+            data = codec.pack_column(sketched.to_state())
+            if len(data) < len(packed[name]):
+                shrunk[name], packed[name] = sketched, data
+    while over():
+        if not halve(_MIN_KLL_K):
             raise ProfileError(
                 f"a profile of {len(packed)} columns does not fit {budget:,} bytes even with "
                 "minimal sketches; raise ProfileOptions.max_profile_bytes (and the topics' "
                 "max.message.bytes) or profile fewer columns"
             )
-        shrunk[name] = column.shrunk(exact=False, kll_k=max(column.quantiles.k // 2, _MIN_KLL_K))
-        total -= len(packed[name])
-        packed[name] = codec.pack_column(shrunk[name].to_state())
-        total += len(packed[name])
 
 
 def _merged_options(first: ProfileOptions, second: ProfileOptions) -> ProfileOptions:

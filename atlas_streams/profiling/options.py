@@ -41,9 +41,9 @@ class ProfileOptions:
     - ``datetime_columns``: (column, seconds per unit) pairs: that column's numbers are epoch
       times in that unit (1.0 for seconds, 0.001 for milliseconds).
     - ``max_profile_bytes=768_000``: ``DatasetProfile.to_bytes`` stays within this: over it, the
-      largest exact value tables are given up for sketches, then the largest KLL sketches halve
-      their k. The default leaves room for the envelopes and base64 around a profile in a
-      message under Kafka's default 1 MB limit.
+      largest KLL sketches halve their k down to 256, then the largest exact value tables give
+      way to sketches, then k halves further. The default leaves room for the envelopes and
+      base64 around a profile in a message under Kafka's default 1 MB limit.
     """
 
     kll_k: int = 1024
