@@ -158,10 +158,11 @@ class ColumnProfile:
         values = self.values if exact else self.values.sketched()
         return replace(self, quantiles=self.quantiles.shrunk(kll_k), values=values)
 
-    def report(self, now: float | None = None) -> dict[str, Any]:
+    def report(self) -> dict[str, Any]:
         """Return this column's entry of the profile JSON contract.
 
-        ``now`` (epoch seconds) gives a datetime column its ``freshness_seconds``.
+        A datetime column's ``freshness_seconds`` depends on the time of asking: see
+        ``with_freshness``.
         """
         estimate, lower, upper = self.distinct()
         rows = self.count + self.null_count
@@ -178,7 +179,7 @@ class ColumnProfile:
         if self.counts.items:
             report["items"] = True
         if self.kind in ("numeric", "datetime") and self.moments.count:
-            report.update(self._numeric_report(now))
+            report.update(self._numeric_report())
         elif self.kind == "string":
             report["string_length"] = {
                 "min": self.lengths.minimum,
@@ -223,7 +224,7 @@ class ColumnProfile:
             return int
         return float
 
-    def _numeric_report(self, now: float | None) -> dict[str, Any]:
+    def _numeric_report(self) -> dict[str, Any]:
         """Return the numeric-only fields: moments, quantiles and histogram."""
         quantiles, moments, show = self.quantiles, self.moments, self._decoder()
         estimates = quantiles.quantiles(QUANTILE_RANKS)
@@ -246,8 +247,6 @@ class ColumnProfile:
             report["mean"] = format_datetime(moments.mean)
             report["std_seconds"] = report.pop("std")
             report["histogram"]["edges"] = [format_datetime(edge) for edge in edges]
-            if now is not None:
-                report["freshness_seconds"] = now - moments.maximum
         return report
 
 

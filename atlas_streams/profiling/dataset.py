@@ -21,7 +21,7 @@ from atlas_streams.profiling.errors import (
 from atlas_streams.profiling.flatten import columns_of, is_items_column
 from atlas_streams.profiling.options import ProfileOptions
 
-__all__ = ["DatasetProfile"]
+__all__ = ["DatasetProfile", "with_freshness"]
 
 #: KLL k a profile over its byte budget shrinks sketches to before it gives up exact value
 #: tables (rank error 1.0%, the accuracy promised before k=1024), and the least it shrinks to.
@@ -137,19 +137,21 @@ class DatasetProfile:
     def report(self, dataset_id: str, now: float | None = None) -> dict[str, Any]:
         """Return the profile JSON of the contract, plus ``invalid_count``.
 
-        ``now`` (epoch seconds) gives datetime columns their ``freshness_seconds``.
+        ``now`` (epoch seconds) gives datetime columns their ``freshness_seconds``
+        (``with_freshness``, for reports made without it).
         """
         updated = None
         if self._updated_at is not None:
             updated = datetime.fromtimestamp(self._updated_at, tz=UTC).isoformat()
-        return {
+        report = {
             "dataset_id": dataset_id,
             "row_count": self._row_count,
             "invalid_count": self._invalid_count,
             "updated_at": updated,
-            "columns": {name: column.report(now) for name, column in self._columns.items()
+            "columns": {name: column.report() for name, column in self._columns.items()
                         if column.count or not self._has_children(name)},
         }
+        return report if now is None else with_freshness(report, now)
 
     def to_bytes(self) -> bytes:
         """Return the profile as versioned bytes of at most ``options.max_profile_bytes``.
@@ -222,6 +224,21 @@ class DatasetProfile:
         if not items:
             column.add_nulls(self._row_count)
         return column
+
+
+def with_freshness(report: Mapping[str, Any], now: float) -> dict[str, Any]:
+    """Return a copy of a profile report whose datetime columns say how old their newest value is.
+
+    ``freshness_seconds`` is ``now`` (epoch seconds) minus the column's ``max``; a report can
+    be made once and stamped at each request (``report`` itself never changes).
+    """
+    columns = dict(report.get("columns", {}))
+    for name, column in columns.items():
+        newest = column.get("max") if column.get("type") == "datetime" else None
+        if isinstance(newest, str) and newest.endswith("Z"):
+            moment = datetime.fromisoformat(newest.removesuffix("Z") + "+00:00")
+            columns[name] = {**column, "freshness_seconds": now - moment.timestamp()}
+    return {**report, "columns": columns}
 
 
 def _fit(packed: dict[str, bytes], columns: Mapping[str, ColumnProfile], budget: int) -> None:

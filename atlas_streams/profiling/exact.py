@@ -154,6 +154,19 @@ class ExactCounts:
         return BatchValues(self.numbers, self.number_counts, self.strings, self.bigints,
                            self.trues, self.falses)
 
+    def count_of(self, token: str) -> int:
+        """Return how many times the value a top-value token stands for occurred (0: never)."""
+        head = token[:1]
+        if head == "s":
+            return self.strings.get(token[1:], 0)
+        if head == "b":
+            return self.trues if token == "btrue" else self.falses
+        if head == "i":
+            return self.bigints.get(token[1:], 0)
+        at = int(np.searchsorted(self.numbers, float(token)))
+        found = at < self.numbers.size and self.numbers[at] == float(token)
+        return int(self.number_counts[at]) if found else 0
+
     def top(self, count: int) -> list[tuple[str, int]]:
         """Return the ``count`` most frequent (token, count) pairs, ties by token."""
         values = self.values()

@@ -102,6 +102,12 @@ class FrequentValues:
                     for token, _, lower, upper in rest[: count - len(top)]]
         return top
 
+    def bounds(self, token: str) -> tuple[int, int, int]:
+        """Return (estimate, lower, upper) of a token's count; an untracked one's are 0, 0, error."""
+        sketch = self._sketch
+        return (int(sketch.get_estimate(token)), int(sketch.get_lower_bound(token)),
+                int(sketch.get_upper_bound(token)) + self._extra)
+
     def to_state(self) -> list[Any]:
         """Return the sketch's DataSketches bytes and the extra error."""
         return [bytes(self._sketch.serialize()), self._extra]

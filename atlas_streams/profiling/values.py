@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from atlas_streams.profiling.canonical import CanonicalBatch
@@ -107,6 +108,30 @@ class ValueSummary:
         assert self._frequent is not None
         return [(decode_token(token, number, chars), value_count, lower, upper)
                 for token, value_count, lower, upper in self._frequent.top(count)]
+
+    def frequent_tokens(self) -> list[str]:
+        """Return the tokens surely more frequent than any value left out, most frequent first.
+
+        While exact that is every value. Tokens are the top-value tokens of ``keys``.
+        """
+        if self._exact is not None:
+            return [token for token, _ in self._exact.top(self._exact.size)]
+        assert self._frequent is not None
+        error = self._frequent.maximum_error
+        return [token for token, _, lower, _ in self._frequent.top(2**31) if lower > error]
+
+    def token_counts(self, tokens: Sequence[str]) -> tuple[list[int], list[int], list[int]]:
+        """Return (estimates, lowers, uppers) of each token's count; a value never seen: 0s.
+
+        Exact while the table is kept; else the frequent-items sketch's bounds, which hold every
+        count (an untracked value occurred at most the sketch's maximum error times).
+        """
+        if self._exact is not None:
+            counts = [self._exact.count_of(token) for token in tokens]
+            return counts, counts, counts
+        assert self._frequent is not None
+        bounds = [self._frequent.bounds(token) for token in tokens]
+        return [b[0] for b in bounds], [b[1] for b in bounds], [b[2] for b in bounds]
 
     def to_state(self) -> dict[str, Any]:
         """Return the exact table or the two sketches as plain values and bytes."""

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from atlas_streams.profiling import DatasetProfile, ProfileOptions
+from atlas_streams.profiling import DatasetProfile, ProfileOptions, with_freshness
 from atlas_streams.profiling.flatten import columns_of
 
 EVENT = {"id": 1, "user": {"id": 13, "country": "DE"}, "tags": ["a", "b"],
@@ -86,3 +86,14 @@ def test_big_integers_are_counted_without_turning_the_column_into_floats() -> No
     only = DatasetProfile.zero(ProfileOptions())
     only.update([{"n": 2**70}, {"n": -(2**70)}], now=0)
     assert only.report("d")["columns"]["n"]["type"] == "bigint"
+
+
+def test_freshness_is_stamped_on_a_copy_of_a_report_made_once() -> None:
+    profile = DatasetProfile.zero(ProfileOptions())
+    profile.update([{"ts": "2026-11-10T10:00:00Z"}, {"ts": "2026-11-10T10:00:30.5Z"}], now=0)
+    cached = profile.report("d")
+    assert "freshness_seconds" not in cached["columns"]["ts"]
+    stamped = with_freshness(cached, 1794304900.0)
+    assert stamped["columns"]["ts"]["freshness_seconds"] == pytest.approx(69.5)
+    assert "freshness_seconds" not in cached["columns"]["ts"]  # the cached report is untouched
+    assert stamped == profile.report("d", now=1794304900.0)
