@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -262,6 +263,13 @@ def mixed_markdown(mixed: dict[str, Any]) -> list[str]:
         target = ">= 2.5x" if chunk == "10000" else ""
         lines.append(f"| {int(chunk):,} | {now:,.0f} | {before:,.0f} | {now / before:.2f}x | "
                      f"{target} |")
+    nested = mixed.get("nested")
+    if nested:
+        lines += ["", "The same rows as nested events (`user.{user_id,age,country,email,geo.city}`, "
+                  "`item.{sku,category,price,quantity}`, the comment's words as an array `tags`, "
+                  "`ts` as ISO-8601 text), ours only: " + ", ".join(
+                      f"{nested[c]:,.0f} rows/s in {int(c):,}-row updates "
+                      f"({nested[c] / mixed['ours'][c]:.0%} of the flat rows)" for c in nested) + "."]
     profile = mixed.get("profile")
     if profile:
         lines += ["", f"py-spy, {profile['samples']:,} samples of one more run of ours (both chunk "
@@ -299,12 +307,13 @@ def baseline_tree(out_dir: pathlib.Path) -> pathlib.Path:
     return tree
 
 
-def mixed_run(tree: pathlib.Path, raw: pathlib.Path | None = None) -> dict[str, float]:
-    """Return rows/s per chunk of ``--mixed`` run from ``tree``, sampled by py-spy into ``raw``."""
+def mixed_run(tree: pathlib.Path, raw: pathlib.Path | None = None,
+              mode: str = "--mixed") -> dict[str, float]:
+    """Return rows/s per chunk of ``mode`` run from ``tree``, sampled by py-spy into ``raw``."""
     from bench.cluster import Sampler
 
     environment = {**os.environ, "PYTHONPATH": str(tree)}
-    process = subprocess.Popen([sys.executable, "-m", "bench.profile_bench", "--mixed"],
+    process = subprocess.Popen([sys.executable, "-m", "bench.profile_bench", mode],
                                cwd=tree, env=environment, stdout=subprocess.PIPE, text=True)
     sampler = Sampler(process.pid, raw).start() if raw is not None else None
     stdout, _ = process.communicate(timeout=900)
@@ -328,9 +337,10 @@ def mixed_side_by_side(out_dir: pathlib.Path) -> dict[str, Any]:
         ours.append(mixed_run(HERE.parent))
     raw = out_dir / "profile-mixed.pyspy.txt"
     mixed_run(HERE.parent, raw)
+    nested = mixed_run(HERE.parent, mode="--nested")
     best = {chunk: max(run[chunk] for run in ours) for chunk in ours[0]}
     base = {chunk: max(run[chunk] for run in theirs) for chunk in theirs[0]}
-    return {"ours": best, "baseline": base, "baseline_commit": BASELINE_COMMIT,
+    return {"ours": best, "baseline": base, "baseline_commit": BASELINE_COMMIT, "nested": nested,
             "profile": summarize_raw(raw) if raw.exists() else None}
 
 
@@ -396,6 +406,19 @@ def gappy_mixed_rows(count: int) -> list[dict[str, Any]]:
     return rows
 
 
+def nested_rows(count: int) -> list[dict[str, Any]]:
+    """Return the gappy mixed rows as nested events: objects, an array and ISO-8601 times."""
+    events = []
+    for row in gappy_mixed_rows(count):
+        user = {key: row.pop(key) for key in ("user_id", "age", "country", "email") if key in row}
+        item = {key: row.pop(key) for key in ("sku", "category", "price", "quantity") if key in row}
+        comment, city = row.pop("comment"), row.pop("city", None)
+        row["ts"] = datetime.fromtimestamp(row["ts"], tz=UTC).isoformat().replace("+00:00", "Z")
+        events.append({**row, "user": {**user, "geo": {"city": city}}, "item": item,
+                       "tags": comment.split() if comment else None})
+    return events
+
+
 def mixed_rates(rows: list[dict[str, Any]]) -> dict[str, float]:
     """Return update-only rows/s per chunk size: best of RUNS, in process CPU time."""
     rates: dict[str, float] = {}
@@ -412,8 +435,9 @@ def mixed_rates(rows: list[dict[str, Any]]) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--mixed"]:
-        mixed = gappy_mixed_rows(200_000)
+    if sys.argv[1:] in (["--mixed"], ["--nested"]):
+        make = gappy_mixed_rows if sys.argv[1] == "--mixed" else nested_rows
+        mixed = make(MIXED_ROWS)
         print(json.dumps({"rows": len(mixed), "rows_per_s": mixed_rates(mixed)}))
     else:
         print(run(HERE / "out"))
