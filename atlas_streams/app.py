@@ -136,7 +136,7 @@ def create_app(settings: Settings, broker_kind: BrokerKind | None = None) -> Atl
         settings.broker_kind, settings.bootstrap_servers, settings.kafka_security
     )
     app = _faust_app(settings, kind)
-    options = ProfileOptions()
+    options = ProfileOptions(flatten_depth=settings.flatten_depth)
     catalog = define_catalog_tables(app)
     datasets = app.topic(value_type=bytes, value_serializer="raw", key_serializer="raw")
     deadletter = app.topic(topics.DEADLETTER, value_serializer="raw")

@@ -101,6 +101,8 @@ def broker(port: int, host: str, cert: Path | None, key: Path | None) -> None:
 @click.option("--batch-timeout", type=float, help="seconds to fill a batch [0.5]")
 @click.option("--session-timeout", type=float, help="Kafka group session timeout, s [10]")
 @click.option("--dataset-prefix", help="topic prefix of datasets [datasets.]")
+@click.option("--flatten-depth", type=int, help="levels of nested objects made columns [3]")
+@click.option("--datetime-columns", help="dataset:column[:s|ms|us|ns] epoch-time columns")
 @click.option("--log-level", help="debug, info, warning or error [info]")
 @click.option("--log-format", help="text, or json (one JSON object per line) [text]")
 def worker(**flags: Any) -> None:

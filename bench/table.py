@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["COLUMNS", "SEED", "mixed_rows"]
+__all__ = ["COLUMNS", "SEED", "mixed_rows", "wide_rows"]
 
 SEED = 20261125
 CHUNK_ROWS = 10_000
@@ -75,3 +75,20 @@ def mixed_rows(total: int, seed: int = SEED) -> Iterator[dict[str, Any]]:
     rng = np.random.default_rng(seed)
     for start in range(0, total, CHUNK_ROWS):
         yield from _chunk(rng, start, min(CHUNK_ROWS, total - start))
+
+
+def wide_rows(count: int, seed: int) -> list[dict[str, Any]]:
+    """Return rows of 30 random-float columns and 100 string columns of 500 to 50,000 values.
+
+    The worst case for a profile's size: random float64 mantissas do not compress.
+    """
+    rng = np.random.default_rng(seed)
+    rows: list[dict[str, Any]] = [{} for _ in range(count)]
+    for j in range(30):
+        for row, x in zip(rows, rng.random(count).tolist(), strict=True):
+            row[f"n{j}"] = x
+    for j in range(100):
+        picks = rng.integers(0, [500, 5_000, 50_000][j % 3], count).tolist()
+        for row, pick in zip(rows, picks, strict=True):
+            row[f"s{j}"] = f"value-{j}-{pick}"
+    return rows

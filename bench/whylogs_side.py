@@ -2,7 +2,8 @@
 
 Usage: python whylogs_side.py CHUNK [CHUNK ...] --runs N [--accuracy-runs M]
 Prints {"rows": n, "rows_per_s": {chunk: median}, "estimates": [{"quantiles": {col: {rank: x}},
-"distinct": {col: estimate}}, ...]}: the estimates of M profiles merged over 10,000-row chunks
+"distinct": {col: estimate}, "tailnum_top": [[value, count] x 5]}, ...]}: the estimates of M
+profiles merged over 10,000-row chunks
 (sketches are randomised: one profile's error is one draw).
 """
 
@@ -63,7 +64,14 @@ def estimates_of(view, names):  # type: ignore[no-untyped-def]
         summary = column.get_metric("distribution").to_summary_dict()
         if summary.get("n"):
             quantiles[name] = {rank: summary[key] for rank, key in QUANTILE_KEYS.items()}
-    return {"quantiles": quantiles, "distinct": distinct}
+    # whylogs' default summary (no false positives) is empty for tailnum once 10,000-row chunks
+    # are merged: ask for every candidate, as our report lists them.
+    from whylogs.core.configs import FrequentItemsErrorType, SummaryConfig
+
+    config = SummaryConfig(frequent_items_error_type=FrequentItemsErrorType.NO_FALSE_NEGATIVES)
+    metric = view.get_column("tailnum").get_metric("frequent_items")
+    top = [(item.value, item.est) for item in metric.to_summary_dict(config)["frequent_strings"][:5]]
+    return {"quantiles": quantiles, "distinct": distinct, "tailnum_top": top}
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import faust
@@ -90,7 +91,8 @@ def register_profiler(
         """Apply messages to one partition's partial; return where to backfill from, or None."""
         key = partial_key(dataset, partition)
         step = await asyncio.to_thread(
-            profile_messages, partials.get(key), messages, options=options,
+            profile_messages, partials.get(key), messages,
+            options=replace(options, datetime_columns=settings.datetime_columns_of(dataset)),
             max_message_bytes=settings.max_message_bytes,
             deserializer=settings.deserializer_of(dataset), contiguous=contiguous,
             label=f"dataset {dataset} partition {partition}",

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from datasketches import frequent_items_error_type, frequent_strings_sketch, kll_doubles_sketch
+from datasketches import kll_doubles_sketch
 
 from atlas_streams.profiling import ColumnProfile
+from atlas_streams.profiling.values import ValueSummary
 
 __all__ = ["ColumnInput", "NumberSketch", "TokenCounts", "column_input"]
 
@@ -77,36 +78,35 @@ class NumberSketch:
 class TokenCounts:
     """A column's most frequent values (canonical tokens) with hard bounds on their counts.
 
-    Bounds come from the frequent-items sketch and are deterministic: every count lies within
-    them. A value the sketch does not track has count bounds [0, max_error].
+    Counts are exact while the column has at most 10,000 distinct values (the profile keeps
+    every value's count); above, bounds come from the frequent-items sketch and are
+    deterministic: every count lies within them, an untracked value's within [0, max error].
     """
 
-    __slots__ = ("_sketch",)
+    __slots__ = ("_summary", "_total")
 
-    def __init__(self, data: bytes) -> None:
-        """Rebuild the sketch from its DataSketches bytes."""
-        self._sketch = frequent_strings_sketch.deserialize(data)
+    def __init__(self, summary: ValueSummary, total: int) -> None:
+        """Read the column's value summary; ``total`` is its number of non-null values."""
+        self._summary = summary
+        self._total = total
 
     @property
     def total(self) -> int:
-        """Return how many values the sketch has seen."""
-        return int(self._sketch.total_weight)
+        """Return how many values the column has."""
+        return self._total
 
     def frequent(self) -> list[str]:
         """Return the tokens surely more frequent than any value left out, most frequent first.
 
-        While the sketch is exact (fewer distinct values than it tracks) that is every value.
+        While the counts are exact that is every value.
         """
-        items = self._sketch.get_frequent_items(frequent_items_error_type.NO_FALSE_POSITIVES)
-        return [token for token, *_ in items]
+        return self._summary.frequent_tokens()
 
     def bounds(self, tokens: Sequence[str]) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Return (estimate, lower, upper) counts of each token, untracked ones included."""
-        sketch = self._sketch
-        estimate = np.fromiter(map(sketch.get_estimate, tokens), np.float64, len(tokens))
-        lower = np.fromiter(map(sketch.get_lower_bound, tokens), np.float64, len(tokens))
-        upper = np.fromiter(map(sketch.get_upper_bound, tokens), np.float64, len(tokens))
-        return estimate, lower, upper
+        estimate, lower, upper = self._summary.token_counts(tokens)
+        return (np.asarray(estimate, dtype=np.float64), np.asarray(lower, dtype=np.float64),
+                np.asarray(upper, dtype=np.float64))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,18 +131,18 @@ class ColumnInput:
         return NumberSketch(self.profile.quantiles.to_bytes())
 
     def tokens(self) -> TokenCounts:
-        """Return the frequent-items sketch of the column's values."""
-        return TokenCounts(self.profile.top_values.to_bytes())
+        """Return the counts of the column's values."""
+        return TokenCounts(self.profile.values, self.profile.count)
 
 
 def column_input(column: ColumnProfile) -> ColumnInput:
     """Return the drift view of a column profile."""
-    lower, upper = column.distinct.bounds(column.options.bound_std_devs)
+    estimate, lower, upper = column.distinct()
     return ColumnInput(
         kind=column.kind if column.count else EMPTY,
         count=column.count,
         null_count=column.null_count,
-        distinct=column.distinct.estimate(),
+        distinct=estimate,
         distinct_bounds=(lower, upper),
         std=column.moments.std,
         profile=column,

@@ -8,28 +8,30 @@ Use::
     DatasetProfile.from_bytes(profile.to_bytes())
     profile.report("flights")            # the profile JSON of the contract
 
-What each kind of value feeds to which sketch is decided in ``canonical``; exact statistics
-live in ``moments``; the sketches (KLL quantiles, exact-then-CPC distinct counts, frequent
-items) in ``quantiles``, ``distinct`` and ``frequency``.
+How rows become columns (nested objects, arrays) is decided in ``flatten``; what each kind of
+value feeds to which sketch in ``canonical`` and ``keys``; exact statistics live in ``moments``;
+distinct counts and top values in ``values`` (an exact table of every value's count, ``exact``,
+then CPC and frequent-items sketches, ``distinct`` and ``frequency``); quantiles in
+``quantiles`` (KLL).
 
-Size: with the default ProfileOptions one column's serialized state has a fixed maximum,
-whatever the stream length. Measured (msgpack of ``ColumnProfile.to_state()``, 1e6 values):
-about 32 KB for a numeric column and 9.4 KB for a string column once the sketches are full;
-the peak, about 35 KB, is a numeric or mixed column with exactly 1,000 distinct values, where
-the exact set of 1,000 64-bit hashes (8 KB) is still kept beside the full KLL sketch.
-``tests/unit/profiling/test_dataset.py`` asserts <= 36,000 bytes. A dataset profile travels as
-one Kafka message (Kafka's default limit is 1 MB), so budget about 30 numeric or 100 string
-columns a dataset at the defaults; ``ProfileOptions(kll_k=269)`` (1% rank error) takes a
-numeric column down to about 13 KB.
+Size: a column's state is zstd-compressed msgpack (``codec``). Once sketched it has a fixed
+maximum whatever the stream length (measured: at most ~26 KB, a KLL of random float64s; ~12 KB
+for prices; ~3 KB for a string column); while exact it grows with its distinct values
+(10,000 short strings ~33 KB). ``DatasetProfile.to_bytes`` keeps a whole profile within
+``ProfileOptions.max_profile_bytes`` (768,000) so it is one Kafka message under the default
+1 MB limit: over it, the largest KLL sketches halve their k down to 256, then the largest exact
+tables become sketches, then k halves further (tests/unit/profiling/test_dataset.py: 30
+numeric and 100 string columns).
 
 Stated bounds (defaults; each is reported next to its estimate): quantiles within 0.27%
-normalized rank error (``quantile_rank_error``); distinct counts exact up to 1,000 distinct values and
-within about 2% above (``distinct_bounds``, two standard deviations); every value more frequent
-than 2.7% of a column is in ``top_values``, each with ``count_bounds``.
+normalized rank error (``quantile_rank_error``, less accurate only for a column whose k had to
+shrink to fit); distinct counts and top values exact up to 10,000 distinct values, above that
+within about 2% (``distinct_bounds``, two standard deviations, never above the non-null count)
+and every value more frequent than 2.7% of a column in ``top_values`` with ``count_bounds``.
 """
 
 from atlas_streams.profiling.column import ColumnProfile
-from atlas_streams.profiling.dataset import DatasetProfile
+from atlas_streams.profiling.dataset import DatasetProfile, with_freshness
 from atlas_streams.profiling.errors import (
     IncompatibleProfilesError,
     ProfileError,
@@ -45,4 +47,5 @@ __all__ = [
     "ProfileError",
     "ProfileFormatError",
     "ProfileOptions",
+    "with_freshness",
 ]

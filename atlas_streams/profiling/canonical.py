@@ -3,38 +3,36 @@
 This is the only module that looks at raw values. Rules:
 
 - **Kinds.** ``int`` and ``float`` are NUMERIC (``bool`` is not), ``str`` is STRING, ``bool`` is
-  BOOLEAN. Nested JSON (``dict``, ``list``) is canonicalised to its compact JSON text with sorted
-  keys and counted as STRING; any other Python object (not produced by a JSON decoder) is
-  counted as STRING via ``str()``.
-- **Nulls.** ``None``, a missing key, and numbers that are not finite as float64 (NaN, +-Infinity,
-  integers beyond the float64 range) are nulls: orjson writes non-finite floats as ``null``.
-- **Numbers** are float64 with ``-0.0`` folded into ``0.0``. A column is *integral* while every
-  number it saw is a whole number within +-2**53; its min, max, quantiles and top values are then
-  reported as ints.
+  BOOLEAN. A string that is an ISO-8601 date or time (``2026-11-10``, ``2026-11-10T10:00:00Z``,
+  with an optional fraction and offset; no offset means UTC) is DATETIME, and so is every number
+  of a column named a datetime column (epoch seconds times its unit). An ``int`` beyond 64 bits
+  (outside [-2**63, 2**63)) is BIGINT: counted exactly, never turned into a float. Nested JSON
+  that reaches a column (deeper than the flattening depth, or inside arrays) is canonicalised to
+  its compact JSON text with sorted keys and counted as STRING; any other Python object (not
+  produced by a JSON decoder) is counted as STRING via ``str()``.
+- **Nulls.** ``None``, a missing key, and numbers that are not finite as float64 (NaN, +-Infinity)
+  are nulls: orjson writes non-finite floats as ``null``.
+- **Numbers** are float64 with ``-0.0`` folded into ``0.0``; datetimes are float64 epoch seconds
+  and share the numeric sketches. A column is *integral* while every number it saw is a whole
+  number within +-2**53; its min, max, quantiles and top values are then reported as ints.
 - **Strings** with lone surrogates (possible from ``json.loads``) are repaired with U+FFFD,
   because the sketches only accept valid UTF-8. String length is ``len(str)`` in code points.
 - **Wire size.** ``memory_bytes`` is the sum over non-null values of the length of their compact
-  JSON (orjson) encoding.
-- **Distinct-count keys** (CPC): numbers as float64, strings as str, booleans as two int64 values
-  whose bit patterns are NaN payloads, which no finite float64 and no valid UTF-8 string hashes
-  to. (DataSketches hashes ``update(1)`` and ``update(1.0)`` differently; we only ever pass floats.)
-- **Exact distinct hashes**: a stable 64-bit hash per value (never the salted ``hash()``):
-  splitmix64 of the float64 bits for numbers (a bijection, so no collisions), blake2b-64 of the
-  UTF-8 text for strings, two fixed constants for booleans.
-- **Top-value tokens** (frequent-items sketch): ``"s" + text[:max_value_chars]`` for strings,
-  ``"btrue"``/``"bfalse"`` for booleans and ``repr(float)`` for numbers (which never starts with
-  ``s`` or ``b``), so values come back typed. Strings sharing a truncated prefix share a token.
+  JSON encoding.
+
+What a value is keyed by in the exact tables and the sketches is decided in ``exact``.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from enum import IntFlag
-from hashlib import blake2b
 from typing import Any, cast
 
 import numpy as np
@@ -43,29 +41,25 @@ import orjson
 
 __all__ = [
     "CanonicalBatch",
-    "DistinctValues",
     "Kind",
     "canonicalise",
-    "decode_number",
-    "decode_token",
-    "number_tokens",
-    "stable_hashes",
+    "format_datetime",
 ]
 
 FloatArray = npt.NDArray[np.float64]
-HashArray = npt.NDArray[np.uint64]
 
 _NONE_TYPE = type(None)
 _NUMERIC_TYPES = frozenset({int, float})
 _MAX_EXACT_INT = float(2**53)
-#: Smallest nonzero magnitude whose orjson text equals its repr (below, orjson drops exponents).
-_MIN_ORJSON_REPR = 1e-4
+_INT64_LIMIT = 2**63
+#: 10**1 ... 10**16 as float64 (exact): a whole number with j of them at or below it has j+1 digits.
+_POWERS_OF_TEN = 10.0 ** np.arange(1, 17)
 _NESTED_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
-#: int64 keys for booleans: NaN bit patterns with payloads 1 and 2, never a finite float64.
-_TRUE_KEY = 0x7FF0000000000001
-_FALSE_KEY = 0x7FF0000000000002
-_TRUE_HASH = np.uint64(0x9E3779B97F4A7C15)
-_FALSE_HASH = np.uint64(0xC2B2AE3D27D4EB4F)
+#: One ISO-8601 date or date-time a line; ``fromisoformat`` then decides (it refuses 25:00).
+_ISO_LINE = re.compile(
+    r"^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d(?::?\d\d)?)?)?$",
+    re.MULTILINE,
+)
 
 
 class Kind(IntFlag):
@@ -75,186 +69,156 @@ class Kind(IntFlag):
     NUMERIC = 1
     STRING = 2
     BOOLEAN = 4
+    DATETIME = 8
+    BIGINT = 16
 
 
 @dataclass(frozen=True, slots=True)
 class CanonicalBatch:
-    """One column's values from one batch, split by kind and ready to sketch."""
+    """One column's values from one batch, split by kind and ready to sketch.
+
+    ``numbers`` holds the numeric values and then the datetimes (epoch seconds):
+    ``numbers[:numeric_count]`` are NUMERIC, the rest DATETIME.
+    """
 
     null_count: int
     memory_bytes: int
     numbers: FloatArray
+    numeric_count: int
     integral: bool
     strings: dict[str, int]
     true_count: int
     false_count: int
+    bigints: dict[int, int] = field(default_factory=dict)
+    #: The column's values as given, when its strings are exactly its non-null values (no
+    #: datetime among them, nothing repaired): counting them again is cheaper than merging
+    #: thousands of distinct counts.
+    plain_strings: Sequence[Any] | None = None
+
+    @property
+    def datetime_count(self) -> int:
+        """Return how many of ``numbers`` are datetimes."""
+        return int(self.numbers.size) - self.numeric_count
+
+    @property
+    def bigint_count(self) -> int:
+        """Return how many values were integers beyond 64 bits."""
+        return sum(self.bigints.values())
+
+    @property
+    def count(self) -> int:
+        """Return the number of non-null values."""
+        strings = sum(self.strings.values())
+        return int(self.numbers.size) + strings + self.true_count + self.false_count + \
+            self.bigint_count
 
     @property
     def kinds(self) -> Kind:
         """Return the kinds present in this batch."""
         kinds = Kind.NONE
-        if self.numbers.size:
+        if self.numeric_count:
             kinds |= Kind.NUMERIC
+        if self.datetime_count:
+            kinds |= Kind.DATETIME
         if self.strings:
             kinds |= Kind.STRING
         if self.true_count or self.false_count:
             kinds |= Kind.BOOLEAN
+        if self.bigints:
+            kinds |= Kind.BIGINT
         return kinds
 
-    def distinct(self) -> DistinctValues:
-        """Return the batch's distinct values with their counts."""
-        numbers, number_counts = np.unique(self.numbers, return_counts=True)
-        return DistinctValues(
-            numbers=numbers,
-            number_counts=number_counts.tolist(),
-            strings=list(self.strings),
-            string_counts=list(self.strings.values()),
-            true_count=self.true_count,
-            false_count=self.false_count,
-        )
 
+def canonicalise(values: Sequence[Any], datetime_unit: float | None = None,
+                 types: set[type] | None = None) -> CanonicalBatch:
+    """Split one column's values of a batch by kind (None means null); see the module rules.
 
-@dataclass(frozen=True, slots=True)
-class DistinctValues:
-    """Distinct values of one batch of a column, each with how often it occurred."""
-
-    numbers: FloatArray
-    number_counts: list[int]
-    strings: list[str]
-    string_counts: list[int]
-    true_count: int
-    false_count: int
-
-    def sketch_keys(self) -> list[float | str | int]:
-        """Return one distinct-count sketch key per distinct value."""
-        keys: list[float | str | int] = [*self.numbers.tolist(), *self.strings]
-        if self.true_count:
-            keys.append(_TRUE_KEY)
-        if self.false_count:
-            keys.append(_FALSE_KEY)
-        return keys
-
-    def tokens(self, max_chars: int) -> list[tuple[str, int]]:
-        """Return (top-value token, count) for each distinct value."""
-        pairs = list(zip(number_tokens(self.numbers), self.number_counts, strict=True))
-        pairs += zip(_string_tokens(self.strings, max_chars), self.string_counts, strict=True)
-        if self.true_count:
-            pairs.append(("btrue", self.true_count))
-        if self.false_count:
-            pairs.append(("bfalse", self.false_count))
-        return pairs
-
-    def hashes(self) -> HashArray:
-        """Return the stable 64-bit hash of each distinct value."""
-        parts = [stable_hashes(self.numbers)]
-        if self.strings:
-            digests = b"".join(blake2b(s.encode(), digest_size=8).digest() for s in self.strings)
-            parts.append(np.frombuffer(digests, dtype="<u8").astype(np.uint64))
-        if self.true_count:
-            parts.append(np.array([_TRUE_HASH], dtype=np.uint64))
-        if self.false_count:
-            parts.append(np.array([_FALSE_HASH], dtype=np.uint64))
-        return np.concatenate(parts)
-
-
-def number_tokens(numbers: FloatArray) -> list[str]:
-    """Return ``repr(float(x))`` for each finite number, formatted in one C call."""
-    if not numbers.size:
-        return []
-    # orjson writes the shortest round-trip digits exactly as repr does (pinned by
-    # test_number_tokens_equal_repr), except below 1e-4 where it avoids exponent notation.
-    contiguous = np.ascontiguousarray(numbers, dtype=np.float64)  # what orjson accepts
-    tokens = orjson.dumps(contiguous, option=orjson.OPT_SERIALIZE_NUMPY).decode()[1:-1].split(",")
-    small = np.abs(numbers) < _MIN_ORJSON_REPR
-    if small.any():
-        for index in np.flatnonzero(small & (numbers != 0.0)).tolist():
-            tokens[index] = repr(float(numbers[index]))
-    return tokens
-
-
-def _string_tokens(strings: Sequence[str], max_chars: int) -> list[str]:
-    """Return ``"s" + text[:max_chars]`` for each string."""
-    if strings and max(map(len, strings)) <= max_chars:  # nothing to cut: concatenate in C
-        return list(map("s".__add__, strings))
-    return ["s" + s[:max_chars] for s in strings]
-
-
-def stable_hashes(numbers: FloatArray) -> HashArray:
-    """Return splitmix64 of each float64's bits: a stable, collision-free 64-bit hash."""
-    z = numbers.view(np.uint64).copy()
-    with np.errstate(over="ignore"):
-        z += np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-def canonicalise(values: Sequence[Any]) -> CanonicalBatch:
-    """Split one column's values of a batch by kind (None means null); see the module rules."""
-    types = set(map(type, values))
+    With ``datetime_unit`` (seconds per unit: 1.0, 1e-3, ...) the column's numbers are
+    datetimes in that unit since the epoch. ``types``, when the caller has it, is the set of
+    the values' types.
+    """
+    types = set(map(type, values)) if types is None else types - {_NONE_TYPE}
     types.discard(_NONE_TYPE)
     if not types:
         return _batch(len(values), 0)
+    batch: CanonicalBatch | None = None
     if types <= _NUMERIC_TYPES:
-        try:
-            return _numeric_batch(values, types == {int})
-        except (OverflowError, orjson.JSONEncodeError):  # ints beyond 64 bits: go value by value
-            pass
+        batch = _numeric_batch(values, int in types, float in types)
     elif types == {str}:
-        return _string_batch(values)
+        batch = _string_batch(values)
     elif types == {bool}:
         trues, falses = values.count(True), values.count(False)
         nulls = len(values) - trues - falses
-        return _batch(nulls, 4 * trues + 5 * falses, true_count=trues, false_count=falses)
-    return _mixed_batch(values)
+        batch = _batch(nulls, 4 * trues + 5 * falses, true_count=trues, false_count=falses)
+    if batch is None:
+        batch = _mixed_batch(values)
+    if datetime_unit is not None and batch.numeric_count:
+        batch = _as_datetimes(batch, datetime_unit)
+    return batch
 
 
-def decode_number(value: float, integral: bool) -> int | float:
-    """Return a sketched float64 as it should be reported: int for integral columns."""
-    return int(value) if integral else float(value)
-
-
-def decode_token(token: str, integral: bool) -> str | bool | int | float:
-    """Return the typed value a top-value token stands for."""
-    if token.startswith("s"):
-        return token[1:]
-    if token.startswith("b"):
-        return token == "btrue"
-    return decode_number(float(token), integral)
+def format_datetime(seconds: float) -> str:
+    """Return epoch seconds as an ISO-8601 UTC string ending in ``Z``."""
+    try:
+        text = datetime.fromtimestamp(seconds, tz=UTC).isoformat()
+    except (OverflowError, ValueError, OSError):  # beyond year 9999: say the number
+        return f"{seconds!r} s since 1970-01-01T00:00:00Z"
+    return text.removesuffix("+00:00") + "Z"
 
 
 def _batch(
     nulls: int,
     memory: int,
     numbers: FloatArray | None = None,
+    numeric_count: int | None = None,
     integral: bool = True,
     strings: dict[str, int] | None = None,
     true_count: int = 0,
     false_count: int = 0,
+    bigints: dict[int, int] | None = None,
 ) -> CanonicalBatch:
     """Build a CanonicalBatch with empty defaults."""
+    numbers = np.empty(0, dtype=np.float64) if numbers is None else numbers
     return CanonicalBatch(
         null_count=nulls,
         memory_bytes=memory,
-        numbers=np.empty(0, dtype=np.float64) if numbers is None else numbers,
+        numbers=numbers,
+        numeric_count=int(numbers.size) if numeric_count is None else numeric_count,
         integral=integral,
         strings={} if strings is None else strings,
         true_count=true_count,
         false_count=false_count,
+        bigints={} if bigints is None else bigints,
     )
 
 
-def _numeric_batch(values: Sequence[Any], all_ints: bool) -> CanonicalBatch:
-    """Canonicalise ints, floats and Nones; raise for ints beyond float64 or 64-bit JSON."""
-    numbers = np.array(values, dtype=np.float64)  # None becomes NaN: both are nulls
+def _numeric_batch(values: Sequence[Any], has_ints: bool, has_floats: bool) -> CanonicalBatch | None:
+    """Canonicalise ints, floats and Nones; None when some int is beyond 64 bits."""
+    try:
+        numbers = np.array(values, dtype=np.float64)  # None becomes NaN: both are nulls
+    except OverflowError:  # an int beyond float64's range
+        return None
     finite = np.isfinite(numbers)
     nulls = numbers.size - int(np.count_nonzero(finite))
     if nulls:
         numbers = numbers[finite]
-    numbers += 0.0  # fold -0.0 into 0.0 so it sketches, hashes and reports as 0.0
-    # orjson writes None, NaN and +-Infinity as "null": 4 bytes each to take off.
-    memory = _orjson_wire_bytes(values) - 4 * nulls
-    return _batch(nulls, memory, numbers=numbers, integral=_is_integral(numbers, all_ints))
+    if has_ints and numbers.size and float(np.abs(numbers).max()) >= _INT64_LIMIT:
+        return None  # maybe ints beyond 64 bits: the value-by-value path tells them apart
+    numbers += 0.0  # fold -0.0 into 0.0 so it sketches, keys and reports as 0.0
+    integral = _is_integral(numbers, not has_floats)
+    if has_floats or not integral:
+        # orjson writes None, NaN and +-Infinity as "null": 4 bytes each to take off.
+        memory = _wire_bytes(values) - 4 * nulls
+    else:  # ints within +-2**53: count their digits in numpy instead of formatting them
+        memory = _int_wire_bytes(numbers)
+    return _batch(nulls, memory, numbers=numbers, integral=integral)
+
+
+def _int_wire_bytes(numbers: FloatArray) -> int:
+    """Return the summed decimal length of whole numbers within +-2**53 (and their signs)."""
+    magnitudes = np.abs(numbers)
+    digits = np.searchsorted(_POWERS_OF_TEN, magnitudes, side="right")
+    return int(digits.sum()) + int(numbers.size) + int(np.count_nonzero(numbers < 0))
 
 
 def _is_integral(numbers: FloatArray, all_ints: bool) -> bool:
@@ -267,9 +231,10 @@ def _is_integral(numbers: FloatArray, all_ints: bool) -> bool:
 
 
 def _string_batch(values: Sequence[str | None]) -> CanonicalBatch:
-    """Canonicalise strings and Nones, repairing lone surrogates if there are any."""
+    """Canonicalise strings and Nones: repair lone surrogates, tell datetimes apart."""
     counts = Counter(values)
     nulls = counts.pop(None, 0)
+    repaired = False
     try:
         memory = _orjson_wire_bytes(values) - 4 * nulls
     except orjson.JSONEncodeError:
@@ -277,7 +242,42 @@ def _string_batch(values: Sequence[str | None]) -> CanonicalBatch:
         memory = _json_wire_bytes(strings)
         counts = Counter(s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
                          for s in strings)
-    return _batch(nulls, memory, strings=cast("dict[str, int]", dict(counts)))
+        repaired = True
+    plain = cast("dict[str, int]", counts)
+    times = _datetimes(plain)
+    batch = _batch(nulls, memory, numbers=times, numeric_count=0, strings=plain)
+    if times.size or repaired:
+        return batch
+    return replace(batch, plain_strings=values)
+
+
+def _datetimes(strings: dict[str, int]) -> FloatArray:
+    """Move the ISO-8601 strings out of ``strings``; return their instants, one per value."""
+    if not strings:
+        return np.empty(0, dtype=np.float64)
+    # One regex pass over all distinct strings in C; a string holding a newline could make a
+    # line look like a date, so each match must also be a key.
+    found = [text for text in _ISO_LINE.findall("\n".join(strings)) if text in strings]
+    seconds: list[float] = []
+    repeats: list[int] = []
+    for text in found:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            continue
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds.append(moment.timestamp() + 0.0)
+        repeats.append(strings.pop(text))
+    return np.repeat(np.array(seconds, dtype=np.float64), repeats)
+
+
+def _as_datetimes(batch: CanonicalBatch, unit: float) -> CanonicalBatch:
+    """Return the batch with its numeric values read as epoch times in ``unit`` seconds."""
+    numbers = batch.numbers.copy()
+    numbers[: batch.numeric_count] *= unit
+    return CanonicalBatch(batch.null_count, batch.memory_bytes, numbers, 0, batch.integral,
+                          batch.strings, batch.true_count, batch.false_count, batch.bigints)
 
 
 def _mixed_batch(values: Sequence[Any]) -> CanonicalBatch:
@@ -286,6 +286,7 @@ def _mixed_batch(values: Sequence[Any]) -> CanonicalBatch:
     number_values: list[Any] = []
     strings: list[str | None] = []
     string_values: list[Any] = []
+    bigints: Counter[int] = Counter()
     trues = falses = nulls = 0
     for value in values:
         if value is None:
@@ -294,8 +295,10 @@ def _mixed_batch(values: Sequence[Any]) -> CanonicalBatch:
             trues += 1
         elif value is False:
             falses += 1
+        elif isinstance(value, int) and not -_INT64_LIMIT <= value < _INT64_LIMIT:
+            bigints[int(value)] += 1
         elif isinstance(value, int | float):
-            number = _to_float(value)
+            number = float(value)
             if math.isfinite(number):
                 numbers.append(number)
                 number_values.append(value)
@@ -305,31 +308,27 @@ def _mixed_batch(values: Sequence[Any]) -> CanonicalBatch:
             strings.append(_to_text(value))
             string_values.append(value)
     number_array = np.array(numbers, dtype=np.float64) + 0.0
-    memory = _wire_bytes(number_values) + _wire_bytes(string_values) + 4 * trues + 5 * falses
+    text = _string_batch(strings)
+    memory = (_wire_bytes(number_values) + _wire_bytes(string_values) + 4 * trues + 5 * falses
+              + sum(len(str(n)) * c for n, c in bigints.items()))
     return _batch(
         nulls,
         memory,
-        numbers=number_array,
+        numbers=np.concatenate([number_array, text.numbers]),
+        numeric_count=len(numbers),
         integral=_is_integral(number_array, False),
-        strings=_string_batch(strings).strings,
+        strings=text.strings,
         true_count=trues,
         false_count=falses,
+        bigints=dict(bigints),
     )
-
-
-def _to_float(value: int | float) -> float:
-    """Convert a number to float64, mapping ints beyond its range to infinity."""
-    try:
-        return float(value)
-    except OverflowError:
-        return float("inf")
 
 
 def _to_text(value: Any) -> str:
     """Return a non-numeric, non-boolean value as the text that is sketched."""
     if isinstance(value, str):
         return value
-    if isinstance(value, dict | list | tuple):
+    if isinstance(value, Mapping | list | tuple):
         try:
             return orjson.dumps(value, option=_NESTED_OPTIONS).decode()
         except (orjson.JSONEncodeError, TypeError):

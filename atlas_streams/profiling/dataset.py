@@ -7,28 +7,35 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import chain
-from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
 from atlas_streams.profiling import codec
 from atlas_streams.profiling.canonical import CanonicalBatch, canonicalise
 from atlas_streams.profiling.column import ColumnProfile
-from atlas_streams.profiling.errors import IncompatibleProfilesError, ProfileFormatError
+from atlas_streams.profiling.errors import (
+    IncompatibleProfilesError,
+    ProfileError,
+    ProfileFormatError,
+)
+from atlas_streams.profiling.flatten import columns_of, is_items_column
 from atlas_streams.profiling.options import ProfileOptions
 
-__all__ = ["DatasetProfile"]
+__all__ = ["DatasetProfile", "with_freshness"]
 
-#: Rows per extraction block: a block's dicts (about 1 KB each at 20 columns) stay in cache.
-_BLOCK_ROWS = 1024
+#: KLL k a profile over its byte budget shrinks sketches to before it gives up exact value
+#: tables (rank error 1.0%, the accuracy promised before k=1024), and the least it shrinks to.
+_SOFT_KLL_K = 256
+_MIN_KLL_K = 32
 
 
 class DatasetProfile:
     """Profile of a dataset's rows; ``zero`` is the identity of ``merge``.
 
-    Columns appear in the order first seen. A column missing from a row counts as null for that
-    row, including rows seen before the column first appeared, so for every column
-    ``count + null_count == row_count``.
+    Columns appear in the order first seen; nested objects and arrays become columns as
+    ``flatten`` says. A column missing from a row counts as null for that row, including rows
+    seen before the column first appeared, so for every column but the item columns of arrays
+    (``tags[]``, which count items) ``count + null_count == row_count``.
     """
 
     __slots__ = ("_columns", "_invalid_count", "_options", "_row_count", "_updated_at")
@@ -81,21 +88,22 @@ class DatasetProfile:
     def update(self, rows: Sequence[Mapping[str, Any]], now: float) -> None:
         """Add a batch of rows (decoded JSON objects) seen at ``now`` (epoch seconds)."""
         _check_rows(rows)
+        options = self._options
         names = set().union(*rows) if rows else set()
-        present = [name for name in self._columns if name in names]
-        present += _new_names(rows, names - self._columns.keys())
+        known = {name.partition(".")[0] for name in self._columns}
+        present = [name for name in dict.fromkeys(known) if name in names]
+        present += _new_names(rows, names - known)
         # Canonicalise every column before changing anything, so a failure leaves no half-update.
         batches: dict[str, CanonicalBatch] = {
-            name: canonicalise(values) for name, values in _columns_of(rows, present).items()
+            name: canonicalise(values, options.datetime_unit(name), types)
+            for name, (values, types) in columns_of(rows, present, options.flatten_depth).items()
         }
         for name, batch in batches.items():
             if name not in self._columns:
-                column = ColumnProfile.zero(self._options)
-                column.add_nulls(self._row_count)
-                self._columns[name] = column
+                self._columns[name] = self._nulls(name)
             self._columns[name].update(batch)
         for name, column in self._columns.items():
-            if name not in batches:
+            if name not in batches and not column.counts.items:
                 column.add_nulls(len(rows))
         self._row_count += len(rows)
         self._updated_at = _latest(self._updated_at, float(now))
@@ -126,27 +134,48 @@ class DatasetProfile:
             columns,
         )
 
-    def report(self, dataset_id: str) -> dict[str, Any]:
-        """Return the profile JSON of the contract, plus ``invalid_count``."""
+    def report(self, dataset_id: str, now: float | None = None) -> dict[str, Any]:
+        """Return the profile JSON of the contract, plus ``invalid_count``.
+
+        ``now`` (epoch seconds) gives datetime columns their ``freshness_seconds``
+        (``with_freshness``, for reports made without it).
+        """
         updated = None
         if self._updated_at is not None:
             updated = datetime.fromtimestamp(self._updated_at, tz=UTC).isoformat()
-        return {
+        report = {
             "dataset_id": dataset_id,
             "row_count": self._row_count,
             "invalid_count": self._invalid_count,
             "updated_at": updated,
-            "columns": {name: column.report() for name, column in self._columns.items()},
+            "columns": {name: column.report() for name, column in self._columns.items()
+                        if column.count or not self._has_children(name)},
         }
+        return report if now is None else with_freshness(report, now)
 
     def to_bytes(self) -> bytes:
-        """Return the profile as versioned msgpack bytes (sketches in their own binary form)."""
+        """Return the profile as versioned bytes of at most ``options.max_profile_bytes``.
+
+        Over the budget, the largest KLL sketches halve their k (down to 256), then the largest
+        exact value tables give way to sketches, then k halves further, until the profile fits
+        (see ``_fit``). Estimates then carry their (wider) bounds; this profile is unchanged.
+        """
+        packed = {name: codec.pack_column(column.to_state())
+                  for name, column in self._columns.items()}
+        envelope = len(self._encode(dict.fromkeys(packed, b""))) + 5 * len(packed)
+        budget = self._options.max_profile_bytes - envelope  # 5: each blob's msgpack length
+        if sum(map(len, packed.values())) > budget:
+            _fit(packed, self._columns, budget)
+        return self._encode(packed)
+
+    def _encode(self, packed: dict[str, bytes]) -> bytes:
+        """Return the profile bytes around the given packed columns."""
         return codec.encode({
             "options": self._options.to_state(),
             "rows": self._row_count,
             "invalid": self._invalid_count,
             "updated_at": self._updated_at,
-            "columns": [[name, column.to_state()] for name, column in self._columns.items()],
+            "columns": [[name, data] for name, data in packed.items()],
         })
 
     @classmethod
@@ -171,32 +200,100 @@ class DatasetProfile:
         if updated is not None and not (isinstance(updated, float) and math.isfinite(updated)):
             raise ValueError("updated_at must be a finite float or None")
         columns = {
-            str(name): ColumnProfile.from_state(column, options)
+            str(name): ColumnProfile.from_state(codec.unpack_column(column), options)
             for name, column in state["columns"]
         }
         for name, column in columns.items():
-            if column.count + column.null_count != rows:
+            if not column.counts.items and column.count + column.null_count != rows:
                 raise ValueError(f"column {name!r} does not account for every row")
         return cls(options, rows, invalid, updated, columns)
+
+    def _has_children(self, name: str) -> bool:
+        """Return whether flattening made columns of this column's objects or arrays."""
+        return any(other.startswith((f"{name}.", f"{name}[]")) for other in self._columns)
 
     def _column_or_nulls(self, name: str) -> ColumnProfile:
         """Return the named column, or one that is null in all of this profile's rows."""
         column = self._columns.get(name)
-        if column is None:
-            column = ColumnProfile.zero(self._options)
+        return self._nulls(name) if column is None else column
+
+    def _nulls(self, name: str) -> ColumnProfile:
+        """Return a new column null in all of this profile's rows (empty, for an item column)."""
+        items = is_items_column(name)
+        column = ColumnProfile.zero(self._options, items=items)
+        if not items:
             column.add_nulls(self._row_count)
         return column
+
+
+def with_freshness(report: Mapping[str, Any], now: float) -> dict[str, Any]:
+    """Return a copy of a profile report whose datetime columns say how old their newest value is.
+
+    ``freshness_seconds`` is ``now`` (epoch seconds) minus the column's ``max``; a report can
+    be made once and stamped at each request (``report`` itself never changes).
+    """
+    columns = dict(report.get("columns", {}))
+    for name, column in columns.items():
+        newest = column.get("max") if column.get("type") == "datetime" else None
+        if isinstance(newest, str) and newest.endswith("Z"):
+            moment = datetime.fromisoformat(newest.removesuffix("Z") + "+00:00")
+            columns[name] = {**column, "freshness_seconds": now - moment.timestamp()}
+    return {**report, "columns": columns}
+
+
+def _fit(packed: dict[str, bytes], columns: Mapping[str, ColumnProfile], budget: int) -> None:
+    """Shrink the largest columns' packed states in ``packed`` until they fit ``budget``.
+
+    In three rounds, each only while over budget and only where it saves bytes: KLL sketches
+    halve their k down to ``_SOFT_KLL_K`` (rank error stays near 1%, and says so), then exact
+    value tables become sketches (a table of a few hundred values is no larger than its
+    sketches and stays), then KLL k halves down to ``_MIN_KLL_K``.
+    """
+    shrunk = dict(columns)
+
+    def over() -> bool:
+        return sum(map(len, packed.values())) > budget
+
+    def halve(floor: int) -> bool:  # shrink the largest sketch that can still halve
+        candidates = [n for n in packed if shrunk[n].quantiles.count and shrunk[n].quantiles.k > floor]
+        if not candidates:
+            return False
+        name = max(candidates, key=lambda n: len(packed[n]))
+        column = shrunk[name]
+        shrunk[name] = column.shrunk(exact=column.values.is_exact,
+                                     kll_k=max(column.quantiles.k // 2, floor))
+        packed[name] = codec.pack_column(shrunk[name].to_state())
+        return True
+
+    while over() and halve(_SOFT_KLL_K):
+        pass
+    for name in sorted(packed, key=lambda n: -len(packed[n])):
+        if not over():
+            return
+        if shrunk[name].values.is_exact:
+            sketched = shrunk[name].shrunk(exact=False, kll_k=shrunk[name].quantiles.k)
+            data = codec.pack_column(sketched.to_state())
+            if len(data) < len(packed[name]):
+                shrunk[name], packed[name] = sketched, data
+    while over():
+        if not halve(_MIN_KLL_K):
+            raise ProfileError(
+                f"a profile of {len(packed)} columns does not fit {budget:,} bytes even with "
+                "minimal sketches; raise ProfileOptions.max_profile_bytes (and the topics' "
+                "max.message.bytes) or profile fewer columns"
+            )
 
 
 def _merged_options(first: ProfileOptions, second: ProfileOptions) -> ProfileOptions:
     """Return the options of a merge: the equal ones, or the smaller ``kll_k`` if only it differs."""
     if first == second:
         return first
-    if replace(second, kll_k=first.kll_k) == first:
-        return first if first.kll_k < second.kll_k else second
+    if first.mergeable_with(second):
+        return replace(first, kll_k=min(first.kll_k, second.kll_k))
     raise IncompatibleProfilesError(
         f"cannot merge profiles built with different options: {first} and {second}; only "
-        "kll_k may differ. Rebuild one of them with the other's options"
+        "kll_k and the reading and size settings may differ. Rebuild one of them with the "
+        "other's options"
     )
 
 
@@ -210,30 +307,6 @@ def _check_rows(rows: Sequence[Mapping[str, Any]]) -> None:
                 f"row {index} is a {type(row).__name__}, not a JSON object; "
                 "dead-letter it and count it with add_invalid()"
             )
-
-
-def _columns_of(rows: Sequence[Mapping[str, Any]], names: list[str]) -> dict[str, list[Any]]:
-    """Return each named column's values in row order, None where a row lacks the column.
-
-    Rows are read a block at a time, every column per block, so a block's dicts stay in the CPU
-    cache across the column passes (one pass per column over 10,000 dicts misses it each row).
-    """
-    columns: dict[str, list[Any]] = {name: [] for name in names}
-    for start in range(0, len(rows), _BLOCK_ROWS):
-        block = rows[start : start + _BLOCK_ROWS] if len(rows) > _BLOCK_ROWS else rows
-        for name, values in columns.items():
-            _extend_column(values, block, name)
-    return columns
-
-
-def _extend_column(values: list[Any], block: Sequence[Mapping[str, Any]], name: str) -> None:
-    """Append one column's values from a block of rows, None where a row lacks the column."""
-    done = len(values)
-    try:
-        values += map(itemgetter(name), block)  # a loop in C while every row has the column
-    except KeyError:
-        del values[done:]
-        values += [row.get(name) for row in block]
 
 
 def _new_names(rows: Sequence[Mapping[str, Any]], new: set[str]) -> list[str]:

@@ -1,94 +1,80 @@
-"""Distinct counts: exact below a limit, a CPC sketch with stated bounds above it."""
+"""Distinct counts above the exact limit: a CPC sketch whose answers are clipped to what is known."""
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from collections.abc import Iterable
 
-import numpy as np
-import numpy.typing as npt
 from datasketches import cpc_sketch, cpc_union
 
-from atlas_streams.profiling.canonical import DistinctValues
-
-__all__ = ["DistinctCount"]
-
-HashArray = npt.NDArray[np.uint64]
+__all__ = ["DistinctSketch"]
 
 
-class DistinctCount:
-    """Count distinct values: exactly up to ``limit`` of them, then by a CPC sketch.
+class DistinctSketch:
+    """CPC sketch of a column's distinct values, with a known lower bound (``floor``).
 
-    The exact part is a sorted array of stable 64-bit hashes, dropped for good once it passes
-    ``limit``; the CPC sketch is fed all along, so dropping loses nothing. Merging keeps the
-    exact part only while the union still fits, so merge order never changes the answer.
+    A column leaves its exact table with ``floor`` distinct values known for sure (the size of
+    the table it left); estimates and bounds are clipped to at least that and to at most the
+    column's non-null count, which no distinct count can exceed.
     """
 
-    __slots__ = ("_exact", "_limit", "_sketch")
+    __slots__ = ("_floor", "_sketch")
 
-    def __init__(self, sketch: cpc_sketch, exact: HashArray | None, limit: int) -> None:
-        """Wrap a CPC sketch and, while there are at most ``limit``, the exact hashes."""
+    def __init__(self, sketch: cpc_sketch, floor: int) -> None:
+        """Wrap a CPC sketch (owned from now on) and the distinct count known for sure."""
         self._sketch = sketch
-        self._exact = exact
-        self._limit = limit
+        self._floor = floor
 
     @classmethod
-    def zero(cls, lg_k: int, limit: int) -> DistinctCount:
-        """Return an empty counter."""
-        return cls(cpc_sketch(lg_k), np.empty(0, dtype=np.uint64), limit)
+    def zero(cls, lg_k: int) -> DistinctSketch:
+        """Return an empty sketch."""
+        return cls(cpc_sketch(lg_k), 0)
 
     @property
-    def is_exact(self) -> bool:
-        """Return whether the estimate is an exact count."""
-        return self._exact is not None
+    def floor(self) -> int:
+        """Return the number of distinct values known for sure."""
+        return self._floor
 
-    def update(self, values: DistinctValues) -> None:
-        """Add one batch's distinct values."""
-        deque(map(self._sketch.update, values.sketch_keys()), maxlen=0)  # the loop runs in C
-        if self._exact is not None:
-            self._exact = self._bounded(np.union1d(self._exact, values.hashes()))
+    def update(self, keys: Iterable[float | str | int], floor: int = 0) -> None:
+        """Add distinct-sketch keys (see ``keys``), and raise the known count to ``floor``."""
+        deque(map(self._sketch.update, keys), maxlen=0)  # the loop runs in C
+        self._floor = max(self._floor, floor)
 
-    def merge(self, other: DistinctCount) -> DistinctCount:
-        """Return a new counter of both inputs' values."""
-        union = cpc_union(self._sketch.lg_k)
+    def merge(self, other: DistinctSketch) -> DistinctSketch:
+        """Return a new sketch of both inputs' values."""
+        union = cpc_union(min(self._sketch.lg_k, other._sketch.lg_k))
         union.update(self._sketch)
         union.update(other._sketch)
-        exact = None
-        if self._exact is not None and other._exact is not None:
-            exact = self._bounded(np.union1d(self._exact, other._exact))
-        return DistinctCount(union.get_result(), exact, self._limit)
+        return DistinctSketch(union.get_result(), max(self._floor, other._floor))
 
-    def estimate(self) -> int:
-        """Return the distinct count: exact up to the limit, estimated above it."""
-        if self._exact is not None:
-            return int(self._exact.size)
-        return max(round(float(self._sketch.get_estimate())), self._limit + 1)
+    def copy(self) -> DistinctSketch:
+        """Return an independent copy."""
+        return DistinctSketch(cpc_sketch.deserialize(self._sketch.serialize()), self._floor)
 
-    def bounds(self, std_devs: int) -> tuple[int, int]:
-        """Return (lower, upper) bounds on the distinct count at ``std_devs`` confidence."""
-        if self._exact is not None:
-            return int(self._exact.size), int(self._exact.size)
-        lower = max(int(self._sketch.get_lower_bound(std_devs)), self._limit + 1)
-        upper = max(int(np.ceil(self._sketch.get_upper_bound(std_devs))), lower)
+    def estimate(self, count: int) -> int:
+        """Return the estimate, within [floor, count] for a column of ``count`` values."""
+        return _clip(round(float(self._sketch.get_estimate())), self._floor, count)
+
+    def bounds(self, std_devs: int, count: int) -> tuple[int, int]:
+        """Return (lower, upper) at ``std_devs`` confidence, clipped like the estimate."""
+        lower = _clip(int(self._sketch.get_lower_bound(std_devs)), self._floor, count)
+        upper = _clip(math.ceil(self._sketch.get_upper_bound(std_devs)), lower, count)
         return lower, upper
 
-    def to_state(self) -> dict[str, bytes | None]:
-        """Return the sketch and exact hashes as bytes for serialisation."""
-        exact = None if self._exact is None else self._exact.astype("<u8").tobytes()
-        return {"cpc": bytes(self._sketch.serialize()), "exact": exact}
+    def to_state(self) -> list[bytes | int]:
+        """Return the sketch bytes and the known count."""
+        return [bytes(self._sketch.serialize()), self._floor]
 
     @classmethod
-    def from_state(cls, state: dict[str, bytes | None], limit: int) -> DistinctCount:
-        """Rebuild a counter from ``to_state()`` output."""
-        sketch_bytes, exact_bytes = state["cpc"], state["exact"]
-        if not isinstance(sketch_bytes, bytes):
-            raise TypeError("distinct count state lacks its CPC sketch bytes")
-        exact = None
-        if exact_bytes is not None:
-            exact = np.frombuffer(exact_bytes, dtype="<u8").astype(np.uint64)
-            if exact.size > limit or np.any(exact[1:] <= exact[:-1]):
-                raise ValueError("exact distinct hashes are over the limit or not sorted")
-        return cls(cpc_sketch.deserialize(sketch_bytes), exact, limit)
+    def from_state(cls, state: list[bytes | int]) -> DistinctSketch:
+        """Rebuild from ``to_state()`` output."""
+        data, floor = state
+        if not isinstance(data, bytes) or type(floor) is not int or floor < 0:
+            raise ValueError("distinct sketch state needs CPC bytes and a count >= 0")
+        return cls(cpc_sketch.deserialize(data), floor)
 
-    def _bounded(self, hashes: HashArray) -> HashArray | None:
-        """Return the hashes, or None once there are more than the limit."""
-        return hashes if hashes.size <= self._limit else None
+
+def _clip(value: int, low: int, high: int) -> int:
+    """Return ``value`` within [low, high] (low wins if they cross)."""
+    return max(low, min(value, high))

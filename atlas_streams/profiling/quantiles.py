@@ -47,6 +47,27 @@ class Quantiles:
             sketch.merge(other._sketch)
         return Quantiles(sketch)
 
+    @property
+    def k(self) -> int:
+        """Return the sketch's accuracy parameter."""
+        return int(self._sketch.k)
+
+    def cdf(self, points: Sequence[float]) -> list[float]:
+        """Return the estimated fraction of values below each point, then 1.0 (empty: error)."""
+        return [float(f) for f in self._sketch.get_cdf(list(points))]
+
+    def rank(self, value: float) -> float:
+        """Return the estimated fraction of values at or below ``value``."""
+        return float(self._sketch.get_rank(value, True))
+
+    def shrunk(self, k: int) -> Quantiles:
+        """Return a copy with accuracy parameter at most ``k`` (smaller and less accurate)."""
+        if k >= self.k:
+            return self
+        sketch = kll_doubles_sketch(k)
+        sketch.merge(self._sketch)
+        return Quantiles(sketch)
+
     def quantiles(self, ranks: Sequence[float]) -> list[float]:
         """Return the estimated value at each normalized rank; empty sketches are an error."""
         return [float(q) for q in self._sketch.get_quantiles(list(ranks))]

@@ -128,15 +128,34 @@ def mask_column_report(
 def mask_profile(
     profile: Mapping[str, Any], masks: Mapping[str, MaskType | str], key: bytes
 ) -> dict[str, Any]:
-    """Return a new dataset profile whose ``columns`` named in ``masks`` are masked reports."""
+    """Return a new dataset profile whose ``columns`` named in ``masks`` are masked reports.
+
+    A column flattened out of a masked one (``user.email``, ``tags[]`` and ``tags.length`` under
+    ``user`` and ``tags``) is masked like it: masking ``user`` hid its JSON text before nested
+    objects became columns, and must still hide every part of it.
+    """
     columns = profile.get("columns")
     result = dict(profile)
     if isinstance(columns, Mapping):
-        result["columns"] = {
-            name: mask_column_report(column, masks[name], key) if name in masks else dict(column)
-            for name, column in columns.items()
-        }
+        result["columns"] = {}
+        for name, column in columns.items():
+            mask = _mask_of(name, masks)
+            masked = mask_column_report(column, mask, key) if mask is not None else dict(column)
+            result["columns"][name] = masked
     return result
+
+
+def _mask_of(name: str, masks: Mapping[str, MaskType | str]) -> MaskType | str | None:
+    """Return the mask of a column or of the nearest column it was flattened out of."""
+    while name not in masks:
+        if name.endswith("[]"):
+            name = name[:-2]
+            continue
+        parent, dot, _ = name.rpartition(".")
+        if not dot or not parent:
+            return None
+        name = parent
+    return masks[name]
 
 
 def _count_fields(column: Mapping[str, Any]) -> dict[str, Any]:

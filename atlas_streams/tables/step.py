@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from atlas_streams.profiling import ProfileOptions
+from atlas_streams.profiling import DatasetProfile, ProfileOptions
 from atlas_streams.tables.partial import PartialProfile, plan_batch
 from atlas_streams.wire import decode_batch
 
@@ -67,6 +67,10 @@ def profile_messages(
     consumer lost a message on the way; applying the later ones would skip it for good).
     """
     state = PartialProfile.from_bytes(stored) if stored else PartialProfile.zero(options)
+    if state.profile.options.reading() != options.reading():
+        # ATLAS_FLATTEN_DEPTH or the dataset's datetime columns changed: a zero profile of the
+        # new options merged with the stored one adopts them (a merge keeps its first operand's).
+        state.profile = DatasetProfile.zero(options).merge(state.profile)
     offsets = [m.offset for m in messages]
     stamps = [int((m.timestamp or 0) * 1000) for m in messages]
     plan = plan_batch(state, offsets, stamps)

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from atlas_streams import topics
 from atlas_streams.agents.sealing import seal_command
-from atlas_streams.profiling import DatasetProfile
+from atlas_streams.profiling import DatasetProfile, with_freshness
 from atlas_streams.runtime import Atlas
 from atlas_streams.topics import DATASET_NAME
 from atlas_streams.web.context import ATLAS, Access, view_report
@@ -96,7 +96,8 @@ async def get_profile(request: web.Request) -> web.Response:
     value = request.app[ATLAS].catalog.merged.get(dataset) if DATASET_NAME.match(dataset) else None
     if not value:
         raise HttpError(404, f"dataset {dataset!r} not found")
-    report = request.app[REPORTS].report(dataset, value)
+    # Rendered once per profile version; datetime columns' freshness is as of this request.
+    report = with_freshness(request.app[REPORTS].report(dataset, value), time.time())
     return json_response(view_report(request, dataset, report))
 
 
@@ -147,7 +148,8 @@ async def get_snapshot(request: web.Request) -> web.Response:
         request["audit_reason"] = "dataset_denied"
         raise HttpError(404, f"no profile snapshot with run_id {run_id!r}")
     profile = DatasetProfile.from_bytes(base64.b64decode(body["profile"]))
-    report = view_report(request, dataset, profile.report(dataset))
+    frozen_at = datetime.fromisoformat(body["created_at"]).timestamp()  # freshness as then
+    report = view_report(request, dataset, profile.report(dataset, now=frozen_at))
     return json_response({"run_id": run_id, "created_at": body["created_at"], **report})
 
 

@@ -28,7 +28,7 @@ ROWS = [
 @pytest.fixture(scope="module")
 def worker(shared_cluster: Cluster) -> WorkerProcess:
     """One worker for the module: each test uses datasets of its own."""
-    return shared_cluster.worker("w1")
+    return shared_cluster.worker("w1", env={"ATLAS_DATETIME_COLUMNS": "events:user.created:ms"})
 
 
 def test_profile_counts_every_row_and_column(shared_cluster: Cluster, worker: WorkerProcess) -> None:
@@ -54,6 +54,37 @@ def test_profile_counts_every_row_and_column(shared_cluster: Cluster, worker: Wo
     assert status == 200
     entry = next(d for d in listing["datasets"] if d["dataset_id"] == dataset)
     assert entry["row_count"] == 300
+
+
+def test_nested_events_with_times_and_huge_integers_become_columns(
+    shared_cluster: Cluster, worker: WorkerProcess
+) -> None:
+    # Rows as users have them (issue 14): written by hand, as orjson cannot write 2**70.
+    big = 2**70
+    first = (b'{"id": 1, "user": {"id": 13, "country": "DE", "created": 1794304800000}, '
+             b'"tags": ["a", "b"], "ts": "2026-11-10T10:00:00Z", "big": %d}' % big)
+    rest = (b'[{"id": 2, "user": {"id": 14, "country": "FR", "created": 1794308400000}, '
+            b'"tags": [], "ts": "2026-11-10T12:30:00+01:00", "big": 4},'
+            b' {"id": 3, "user": {"country": "DE"}, "tags": ["a"], "ts": null, "big": 5}]')
+    shared_cluster.produce_raw("events", [first, rest])
+    columns = wait_rows(worker, "events", 3)["columns"]
+    assert {"user", "tags"}.isdisjoint(columns)  # always objects or arrays: only their parts
+    country = columns["user.country"]
+    assert country["top_values"][0] == {"value": "DE", "count": 2,
+                                        "count_bounds": {"lower": 2, "upper": 2}}
+    assert columns["user.id"]["count"] == 2 and columns["user.id"]["null_count"] == 1
+    assert columns["tags.length"]["max"] == 2 and columns["tags[]"]["count"] == 3
+    assert columns["tags[]"]["items"] is True
+    ts = columns["ts"]
+    assert (ts["type"], ts["min"], ts["max"]) == ("datetime", "2026-11-10T10:00:00Z",
+                                                  "2026-11-10T11:30:00Z")
+    assert ts["freshness_seconds"] > 0 and ts["null_count"] == 1
+    created = columns["user.created"]  # named in ATLAS_DATETIME_COLUMNS, in milliseconds
+    assert (created["type"], created["max"]) == ("datetime", "2026-11-10T11:00:00Z")
+    huge = columns["big"]
+    assert (huge["type"], huge["min"], huge["max"], huge["bigint_count"]) == ("numeric", 4, 5, 1)
+    assert {"value": str(big), "count": 1, "count_bounds": {"lower": 1, "upper": 1},
+            "bigint": True} in huge["top_values"]
 
 
 def test_malformed_messages_are_dead_lettered_and_counted(

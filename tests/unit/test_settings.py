@@ -115,6 +115,11 @@ def test_bootstrap_servers(broker: str, servers: list[str]) -> None:
         ({"max_message_bytes": 10}, "max_message_bytes", "ATLAS_MAX_MESSAGE_BYTES", "1024"),
         ({"dataset_prefix": ""}, "dataset_prefix", "ATLAS_DATASET_PREFIX", "at least 1"),
         ({"log_level": "loud"}, "log_level", "ATLAS_LOG_LEVEL", "debug, info, warning, error"),
+        ({"flatten_depth": -1}, "flatten_depth", "ATLAS_FLATTEN_DEPTH", "greater than or equal to 0"),
+        ({"datetime_columns": "events:ts:hours"}, "datetime_columns", "ATLAS_DATETIME_COLUMNS",
+         "use s, ms, us or ns"),
+        ({"datetime_columns": "events"}, "datetime_columns", "ATLAS_DATETIME_COLUMNS",
+         "dataset:column"),
         ({"no_such": 1}, "no_such", "ATLAS_NO_SUCH", "Extra inputs are not permitted"),
     ],
 )
@@ -197,3 +202,11 @@ def test_secrets_are_read_from_settings_and_files_and_demo_mode_fills_the_rest(
     assert demo.demo and demo.audit.current == b"a" * 16 and len(demo.pepper) >= 16
     with pytest.raises(SettingsError, match="not both"):
         load_settings(audit_key="x" * 16, audit_key_file=str(audit_file))
+
+
+def test_datetime_columns_are_per_dataset_pairs_with_a_unit() -> None:
+    settings = load_settings(datetime_columns="events:ts, events:user.created:ms,logs:t:ns")
+    assert settings.datetime_columns_of("events") == (("ts", 1.0), ("user.created", 0.001))
+    assert settings.datetime_columns_of("logs") == (("t", 1e-9),)
+    assert settings.datetime_columns_of("other") == ()
+    assert load_settings().flatten_depth == 3

@@ -162,3 +162,13 @@ def test_string_and_bytes_deserializers_give_one_value_column() -> None:
 
     with pytest.raises(ValueError, match="unknown deserializer"):
         decode_batch([b"x"], MAX, deserializer="avro")
+
+
+def test_integers_beyond_64_bits_are_decoded_exactly_on_both_paths() -> None:
+    big = 2**70 + 1  # a float64 would round it
+    values = [b'{"a": %d, "s": "%s"}' % (big, b"9" * 25), b'[{"a": 1.5}]']
+    fast = decode_batch(values, MAX)
+    slow = decode_batch([*values, b"not json"], MAX)
+    for batch in (fast, slow):
+        assert batch.rows[:2] == [{"a": big, "s": "9" * 25}, {"a": 1.5}]
+        assert type(batch.rows[0]["a"]) is int

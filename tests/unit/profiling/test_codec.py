@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import msgpack
+import orjson
 import pytest
 
 from atlas_streams.profiling import DatasetProfile, ProfileFormatError
@@ -63,3 +65,26 @@ def test_truncated_and_bit_flipped_bytes_never_escape_as_other_errors() -> None:
 def test_non_bytes_input_is_refused() -> None:
     with pytest.raises(ProfileFormatError, match="bytes"):
         DatasetProfile.from_bytes("not bytes")  # type: ignore[arg-type]
+
+
+DATA = Path(__file__).parent / "fixtures"
+
+
+def test_format_1_profiles_are_still_read_and_merge_with_format_2() -> None:
+    # Written by the profile core of commit da8feed (format 1), with its report beside it.
+    old = DatasetProfile.from_bytes((DATA / "profile_format_1.bin").read_bytes())
+    expected = orjson.loads((DATA / "profile_format_1.json").read_bytes())
+    report = old.report("v1")
+    assert (report["row_count"], report["invalid_count"]) == (1500, 2)
+    for name, column in expected["columns"].items():
+        ours = report["columns"][name]
+        for field in ("type", "count", "null_count", "min", "max", "mean", "std", "memory_bytes",
+                      "string_length", "quantiles"):
+            assert ours.get(field) == column.get(field), (name, field)
+        bounds = ours["distinct_bounds"]
+        # Format 1 could say more distinct values than values (1,509 of 1,500): now clipped.
+        assert bounds["lower"] <= min(column["distinct_estimate"], ours["count"]) <= bounds["upper"]
+    assert report["columns"]["k"]["distinct_estimate"] == 7  # exact then: its count is the floor
+    merged = old.merge(sample())
+    assert merged.row_count == 3500 and merged.columns["k"].count == 1500
+    assert DatasetProfile.from_bytes(merged.to_bytes()).row_count == 3500

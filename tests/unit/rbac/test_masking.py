@@ -194,3 +194,17 @@ def test_mask_key_is_derived_not_the_pepper() -> None:
     key = mask_key(b"pepper")
     assert key != b"pepper" and len(key) == 32
     assert key == mask_key(b"pepper") != mask_key(b"other")
+
+
+def test_columns_flattened_out_of_a_masked_column_are_masked_like_it() -> None:
+    report = {"columns": {
+        name: {"type": "string", "count": 1, "top_values": [{"value": "secret", "count": 1}]}
+        for name in ("user", "user.email", "user.address.city", "users.email", "tags[]",
+                     "tags.length", "id")
+    }}
+    masked = mask_profile(report, {"user": "null", "tags": "redact"}, b"k")["columns"]
+    assert {name for name, column in masked.items() if column.get("masked")} == {
+        "user", "user.email", "user.address.city", "tags[]", "tags.length"}
+    assert masked["user.address.city"]["mask_type"] == "null"
+    assert masked["tags[]"]["top_values"] == [{"value": "xxxxxx", "count": 1}]
+    assert masked["users.email"]["top_values"][0]["value"] == "secret"

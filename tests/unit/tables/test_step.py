@@ -95,3 +95,16 @@ def test_a_message_over_the_bound_is_a_chunk_of_its_own() -> None:
     assert [len(chunk) for chunk in chunks(batch)] == [1, 1, 1]
     assert list(chunks([])) == []
     assert [len(c) for c in chunks([Msg(0, None)])] == [1]
+
+
+def test_datetime_columns_of_the_dataset_apply_from_the_next_batch() -> None:
+    batch = [Msg(i, b'{"ts": 1794304800000, "n": %d}' % i, 1_700_000_000.0 + i) for i in range(3)]
+    first = profile_messages(None, batch[:1], options=ProfileOptions(), max_message_bytes=1 << 20)
+    named = ProfileOptions(datetime_columns=(("ts", 0.001),))  # what the agent passes per dataset
+    rest = profile_messages(first.partial, batch[1:], options=named, max_message_bytes=1 << 20)
+    assert rest.partial is not None
+    profile = PartialProfile.from_bytes(rest.partial).profile
+    assert profile.options.datetime_columns == (("ts", 0.001),)
+    columns = profile.report("d")["columns"]
+    assert columns["ts"]["type"] == "mixed"  # the first row came before the setting: a number
+    assert columns["ts"]["count"] == 3 and columns["n"]["type"] == "numeric"
