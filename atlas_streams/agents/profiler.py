@@ -34,7 +34,7 @@ from atlas_streams.metrics import WorkerMetrics
 from atlas_streams.profiling import ProfileOptions
 from atlas_streams.settings import Settings
 from atlas_streams.tables.catalog import CatalogTables
-from atlas_streams.tables.partial import applied_offset
+from atlas_streams.tables.partial import PartialProfile, applied_offset
 from atlas_streams.tables.step import Message, profile_messages
 
 __all__ = ["Partials", "partial_key", "register_profiler"]
@@ -61,15 +61,29 @@ class Partials:
     def __init__(self, tables: CatalogTables) -> None:
         self.tables = tables
         self.latest: dict[str, bytes] = {}
+        self.decoded: dict[str, PartialProfile] = {}  # the latest values, decoded
 
     def get(self, key: str) -> bytes | None:
         """Return the partial to continue from."""
         return self.latest.get(key) or self.tables.state.get(key)
 
+    def take_decoded(self, key: str) -> PartialProfile | None:
+        """Return (and give up) the decoded form of the latest partial, if this worker has it."""
+        return self.decoded.pop(key, None) if key in self.latest else None
+
+    def keep(self, key: str, value: bytes, decoded: PartialProfile | None) -> None:
+        """Record this worker's new latest partial of ``key``."""
+        self.latest[key] = value
+        if decoded is not None:
+            self.decoded[key] = decoded
+        else:
+            self.decoded.pop(key, None)
+
     def keep_only(self, keys: set[str]) -> None:
         """Forget the partials of partitions no longer assigned to this worker."""
         for key in set(self.latest) - keys:
             del self.latest[key]
+            self.decoded.pop(key, None)
 
 
 def register_profiler(
@@ -91,7 +105,7 @@ def register_profiler(
         """Apply messages to one partition's partial; return where to backfill from, or None."""
         key = partial_key(dataset, partition)
         step = await asyncio.to_thread(
-            profile_messages, partials.get(key), messages,
+            profile_messages, partials.get(key), messages, decoded=partials.take_decoded(key),
             options=replace(options, datetime_columns=settings.datetime_columns_of(dataset)),
             max_message_bytes=settings.max_message_bytes,
             deserializer=settings.deserializer_of(dataset), contiguous=contiguous,
@@ -101,12 +115,13 @@ def register_profiler(
             log.warning("%s", warning)
         for index, reason in step.rejected:
             deadletter.send_soon(value=dead_letter(messages[index], reason))
-        value = step.partial if step.partial is not None else (
-            partials.get(key) if step.replays else None)
-        if value is not None:
+        if step.partial is not None:
+            partials.keep(key, step.partial, step.state)
+            view_topic.send_soon(key=key, value=step.partial)
+        elif step.replays and (value := partials.get(key)) is not None:
             # Replays only: the last run died after publishing but before its offsets were
             # committed; publishing again is harmless (the view keeps the newer of equal ones).
-            partials.latest[key] = value
+            partials.keep(key, value, None)
             view_topic.send_soon(key=key, value=value)
         return step.backfill_from
 

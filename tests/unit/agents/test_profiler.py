@@ -27,3 +27,14 @@ def test_partitions_that_left_are_read_from_the_copy_again() -> None:
 
 def test_partial_keys_name_dataset_and_partition() -> None:
     assert partial_key("orders.eu", 12) == "orders.eu/12"
+
+
+def test_the_decoded_partial_is_handed_out_once_and_only_with_its_own_bytes() -> None:
+    partials = Partials(SimpleNamespace(state={"d/0": b"copy"}))
+    marker = object()
+    partials.keep("d/0", b"mine", marker)  # type: ignore[arg-type]
+
+    assert partials.take_decoded("d/0") is marker and partials.take_decoded("d/0") is None
+    partials.keep("d/1", b"x", marker)  # type: ignore[arg-type]
+    partials.keep_only({"d/0"})
+    assert partials.take_decoded("d/1") is None and partials.get("d/1") is None

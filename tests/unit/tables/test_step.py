@@ -108,3 +108,30 @@ def test_datetime_columns_of_the_dataset_apply_from_the_next_batch() -> None:
     columns = profile.report("d")["columns"]
     assert columns["ts"]["type"] == "mixed"  # the first row came before the setting: a number
     assert columns["ts"]["count"] == 3 and columns["n"]["type"] == "numeric"
+
+
+def test_a_batch_that_would_overflow_the_profile_budget_is_refused_whole_and_not_lost() -> None:
+    options = ProfileOptions(max_profile_bytes=10_000)
+    first = profile_messages(None, rows(0), options=options, max_message_bytes=1 << 20)
+    wide = [Msg(1, b"{" + b",".join(b'"c%d": "v%d"' % (i, i) for i in range(3000)) + b"}")]
+
+    refused = profile_messages(first.partial, wide, options=options, max_message_bytes=1 << 20)
+
+    assert [index for index, _ in refused.rejected] == [0]
+    assert "byte budget" in refused.rejected[0][1]
+    state = PartialProfile.from_bytes(refused.partial or b"")
+    assert (state.offset, state.profile.row_count, state.profile.invalid_count) == (1, 1, 1)
+    assert profile_messages(refused.partial, wide, options=options,
+                            max_message_bytes=1 << 20).replays  # not a hole for ever
+
+
+def test_a_decoded_partial_is_taken_over_with_the_same_result_as_its_bytes() -> None:
+    first = step(None, rows(0, 1, 2))
+    assert first.state is not None
+
+    from_bytes = step(first.partial, rows(3, 4))
+    taken = profile_messages(first.partial, rows(3, 4), options=ProfileOptions(),
+                             max_message_bytes=1 << 20, decoded=first.state)
+
+    assert counted(taken.partial) == counted(from_bytes.partial) == (4, 5)
+    assert taken.state is first.state  # updated in place: no read back from bytes
