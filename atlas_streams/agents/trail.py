@@ -39,6 +39,7 @@ SHIP_BATCH = 500  # records sent per round
 STOP_FLUSH_SECONDS = 3.0  # a stopping worker tries this long to send what it holds
 RETRY_SECONDS = 1.0  # after a failed send or an unreachable broker
 EXPIRE_INTERVAL = 600.0  # s between retention passes over the queryable copy
+CLIENT_STOP_SECONDS = 2.0
 
 
 def decision_purpose(app_id: str) -> str:
@@ -140,12 +141,8 @@ class OutboxShipper(Service):
             if left:
                 log.warning("audit shipper: %d decisions stay on this worker; they are sent "
                             "when it starts again", left)
-        if self._producer is not None:
-            producer, self._producer = self._producer, None
-            try:
-                await asyncio.wait_for(producer.stop(), 2.0)
-            except (TimeoutError, KafkaError, OSError):
-                pass
+        producer, self._producer = self._producer, None
+        await _stop_client(producer)
 
     async def _drain(self) -> None:
         while await self.ship_once():
@@ -225,13 +222,19 @@ class AuditReader(Service):
         return True
 
     async def _disconnect(self) -> None:
-        if self._consumer is not None:
-            consumer, self._consumer = self._consumer, None
-            try:
-                await asyncio.wait_for(consumer.stop(), 2.0)
-            except (TimeoutError, KafkaError, OSError):
-                pass
+        consumer, self._consumer = self._consumer, None
+        await _stop_client(consumer)
 
     async def on_stop(self) -> None:
         """Stop reading."""
         await self._disconnect()
+
+
+async def _stop_client(client: AIOKafkaProducer | AIOKafkaConsumer | None) -> None:
+    """Stop a Kafka client, giving up after 2 s (its broker may be gone: a stop must not hang)."""
+    if client is None:
+        return
+    try:
+        await asyncio.wait_for(client.stop(), CLIENT_STOP_SECONDS)
+    except (TimeoutError, KafkaError, OSError):
+        pass
