@@ -182,6 +182,9 @@ def middlewares(atlas: Atlas, summary: FailureSummary) -> list[Any]:
         except web.HTTPException as exc:
             status = exc.status
             raise
+        except Exception:  # answered 500 by errors_as_json: audit what the caller got
+            status = 500
+            raise
         finally:
             _audit(atlas, request, user, key_id, guard.permission if guard else None, dataset,
                    decision, status)
