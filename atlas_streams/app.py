@@ -155,7 +155,7 @@ def create_app(settings: Settings, broker_kind: BrokerKind | None = None) -> Atl
     refusals = Refusals(trail, deadletter)
     opener = Opener(secrets.signing, refusals)
     snapshot_agent = register_catalog_agents(
-        app, view_topic, commands, catalog, options, opener
+        app, view_topic, commands, catalog, opener
     )
     discovery = DatasetDiscovery(app, datasets, settings)
     discovery.install()

@@ -2,9 +2,11 @@
 
 Format 2: each column's state is its own zstd-compressed msgpack document inside the dataset
 document, so the size of each column is known when a profile must fit a byte budget. zstd
-(level 3) because it is fast and shrinks exact value tables and frequent-items sketches 3-6x;
-a full KLL sketch of real data (prices, counts, times) about 2.5x; only random float64 mantissas
-stay near their size.
+because it is fast and shrinks exact value tables and frequent-items sketches 3-6x; a full KLL
+sketch of real data (prices, counts, times) about 2.5x; only random float64 mantissas stay near
+their size. Level 1, not zstd's default 3: a worker writes every partial after every batch, and
+on a 20-column partial of 100,000 rows compressing took 5.2 ms at level 1 against 8.7 ms at 3,
+for 5% more bytes (263 vs 249 KB).
 
 Format 1 (before exact value tables) is still read: its columns come back with their distinct
 count and top values in sketch form (format 1 kept no values to rebuild exact tables from), the
@@ -30,7 +32,7 @@ __all__ = ["FORMAT_VERSION", "decode", "encode", "pack_column", "unpack_column"]
 
 #: Bump when the state layout changes; ``decode`` refuses every other version.
 FORMAT_VERSION = 2
-_ZSTD_LEVEL = 3
+_ZSTD_LEVEL = 1
 
 
 def encode(state: dict[str, Any]) -> bytes:
