@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -15,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from atlas_streams import topics
 from atlas_streams.launcher import WorkerProcess
 from atlas_streams.tables.partial import applied_offset
+from atlas_streams.topics import DEADLETTER, dataset_topic
 
 from .conftest import Cluster, assert_exact, http, profile_of, rows, wait_rows, wait_until
 
@@ -93,12 +95,52 @@ def test_malformed_messages_are_dead_lettered_and_counted(
     cluster = shared_cluster
     dataset = cluster.dataset("messy")
     good = [orjson.dumps({"a": i}) for i in range(10)]
-    bad = [b"not json", b"[1, 2]", b"42", b"[]", b'{"a": 1']
-    cluster.produce_raw(dataset, good[:5] + bad + good[5:])
+    bad = {
+        b"not json": "not JSON",
+        b"[1, 2]": "expected a JSON object or an array of objects, got list",
+        b"42": "expected a JSON object or an array of objects, got int",
+        b"[]": "an empty JSON array holds no rows",
+        b'{"a": 1': "not JSON",
+    }
+    cluster.produce_raw(dataset, good[:5] + list(bad) + good[5:])
     wait_rows(worker, dataset, 10)
     wait_until(lambda: (profile_of(worker, dataset) or {}).get("invalid_count") == len(bad),
                what="invalid_count")
     assert profile_of(worker, dataset)["row_count"] == 10
+
+    # Each dead letter names its reason and the topic, partition and offset the message has.
+    topic = dataset_topic(cluster.prefix, dataset)
+    where = {record.value: (record.partition, record.offset)
+             for record in asyncio.run(read_all(cluster, topic))}
+    letters = [orjson.loads(record.value) for record in asyncio.run(read_all(cluster, DEADLETTER))]
+    mine = [letter for letter in letters if letter["topic"] == topic]
+    assert sorted(letter["value"].encode() for letter in mine) == sorted(bad)
+    for letter in mine:
+        value = letter["value"].encode()
+        assert letter["reason"].startswith(bad[value]), letter
+        assert (letter["partition"], letter["offset"]) == where[value]
+        assert (letter["size"], letter["truncated"]) == (len(value), False)
+
+
+async def read_all(cluster: Cluster, topic: str) -> list[Any]:
+    """Return every record of ``topic``, read to idle (the broker's end offsets can be short)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=cluster.settings.bootstrap_servers,
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        found: list[Any] = []
+        idle = 0
+        while idle < 3:
+            batch = await consumer.getmany(*partitions, timeout_ms=200)
+            idle = idle + 1 if not batch else 0
+            for records in batch.values():
+                found.extend(records)
+        return found
+    finally:
+        await consumer.stop()
 
 
 def test_snapshot_freezes_the_profile(shared_cluster: Cluster, worker: WorkerProcess) -> None:
