@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from atlas_streams import topics
 from atlas_streams.launcher import WorkerProcess
+from atlas_streams.producer import ensure_topic
 from atlas_streams.tables.partial import applied_offset
 from atlas_streams.topics import DEADLETTER, dataset_topic
 
@@ -143,6 +145,60 @@ async def read_all(cluster: Cluster, topic: str) -> list[Any]:
         await consumer.stop()
 
 
+# Issue 14 makes a topic of any partition count profiled. When it lands, set this to True: the
+# test then requires the topic profiled exactly instead of logged and skipped.
+OTHER_PARTITION_COUNTS_PROFILED = False
+
+
+def test_a_topic_with_another_partition_count(shared_cluster: Cluster, worker: WorkerProcess) -> None:
+    cluster = shared_cluster
+    odd, other = cluster.partitions + 1, "counted_after_odd"
+    topic = dataset_topic(cluster.prefix, "odd")
+    asyncio.run(ensure_topic(cluster.settings, topic, partitions=odd))
+    cluster.produce("odd", rows(0, 100))
+    if OTHER_PARTITION_COUNTS_PROFILED:
+        assert_exact(wait_rows(worker, "odd", 100), 100)
+        return
+    logged = (f"topic {topic} has {odd} partitions but the profiler's tables have "
+              f"{cluster.partitions}: it is not profiled")
+    wait_until(lambda: logged in worker.log_path.read_text(), what="the partition count logged")
+    # A dataset created after it is profiled: the odd one had its chance, and stays skipped.
+    cluster.produce(other, rows(0, 10))
+    wait_rows(worker, other, 10)
+    status, body = http("GET", f"{worker.url}/catalog/datasets/odd/profile")
+    assert status == 404 and "error" in body
+    status, listing = http("GET", f"{worker.url}/catalog/stored-datasets")
+    assert status == 200 and "odd" not in {d["dataset_id"] for d in listing["datasets"]}
+    assert worker.log_path.read_text().count(logged) == 1  # once, not on every discovery tick
+
+
+def test_health_answers_503_while_the_worker_rebalances(
+    shared_cluster: Cluster, worker: WorkerProcess
+) -> None:
+    # A new dataset topic makes the worker resubscribe, so its group rebalances and its tables
+    # recover again; /health must say so meanwhile, then come back.
+    answers: list[tuple[int, Any]] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            answers.append(http("GET", f"{worker.url}/health", key=None))
+            stop.wait(0.02)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        shared_cluster.produce("rebalanced", rows(0, 10))
+        wait_rows(worker, "rebalanced", 10)
+        wait_until(lambda: answers and answers[-1][0] == 200, what="health 200 again")
+    finally:
+        stop.set()
+        poller.join()
+    assert (503, {"status": "recovering"}) in answers, sorted(set(map(str, answers)))
+    assert answers[-1] == (200, {"status": "ok"})
+    assert {status for status, _ in answers} == {200, 503}
+
+
 def test_snapshot_freezes_the_profile(shared_cluster: Cluster, worker: WorkerProcess) -> None:
     cluster = shared_cluster
     dataset = cluster.dataset("snap")
@@ -199,7 +255,7 @@ def test_produce_command_fails_with_one_line(worker: WorkerProcess, tmp_path: Pa
             [sys.executable, "-m", "atlas_streams", "produce", str(rows), "--dataset", "d", *extra],
             capture_output=True, text=True, timeout=60,
         )
-        assert done.returncode != 0 and message in done.stderr, done.stderr
+        assert done.returncode == 2 and message in done.stderr, done.stderr  # as the README says
         assert "Traceback" not in done.stderr
 
 
