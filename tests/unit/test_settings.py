@@ -183,7 +183,7 @@ BAD_VARIABLES = {
     "discovery_interval": "0", "log_level": "loud", "max_artifact_bytes": "0",
     "demo_keys": "maybe", "security_protocol": "TLS", "sasl_mechanism": "MD5",
     "sasl_username": "atlas", "ssl_cafile": "/no/such/ca.pem", "auto_offset_reset": "none",
-    "deserializers": "logs:xml", "group_id": "",
+    "deserializers": "logs:xml", "group_id": "", "broker_kind": "zookeeper",
 }
 
 
