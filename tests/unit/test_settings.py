@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -187,34 +188,47 @@ BAD_VARIABLES = {
 }
 
 
-def command_flags(command: str) -> set[str]:
+def command_flags(path: tuple[str, ...]) -> set[str]:
     """Return the long options of an ``atlas-streams`` command, as the user types them."""
     from atlas_streams.cli import main
 
-    return {opt for param in main.commands[command].params for opt in param.opts
-            if opt.startswith("--")}
+    command: Any = main
+    for name in path:
+        command = command.commands[name]
+    return {opt for param in command.params for opt in param.opts if opt.startswith("--")}
 
 
-@pytest.mark.parametrize("command", ["worker", "produce", "demo"])
+COMMANDS = {  # every command that reads settings, with arguments it needs to get that far
+    ("worker",): [],
+    ("produce",): ["{rows}", "--dataset", "d"],
+    ("demo",): [],
+    ("admin", "create-key"): ["--username", "ann", "--email", "ann@example.com"],
+    ("admin", "reset-key"): ["u-1"],
+}
+
+
+@pytest.mark.parametrize("path", sorted(COMMANDS), ids=" ".join)
 @pytest.mark.parametrize("name", sorted(BAD_VARIABLES))
-def test_every_command_names_only_flags_it_has(command: str, name: str, tmp_path: Path) -> None:
+def test_every_command_names_only_flags_it_has(
+    path: tuple[str, ...], name: str, tmp_path: Path
+) -> None:
     from click.testing import CliRunner
 
     from atlas_streams.cli import main
 
     rows = tmp_path / "rows.jsonl"
     rows.write_text('{"a": 1}\n')
-    args = {"worker": [], "produce": [str(rows), "--dataset", "d"], "demo": []}[command]
+    args = [arg.format(rows=rows) for arg in COMMANDS[path]]
     variable = f"ATLAS_{name.upper()}"
 
-    result = CliRunner().invoke(main, [command, *args], env={variable: BAD_VARIABLES[name]})
+    result = CliRunner().invoke(main, [*path, *args], env={variable: BAD_VARIABLES[name]})
 
     flag = f"--{name.replace('_', '-')}"
     line = result.stderr.strip()
     assert result.exit_code == 2 and "\n" not in line, result.stderr
     assert line.startswith(f"atlas-streams: error: invalid setting {name} (")
     named = re.findall(r"--[a-z][a-z-]*", line)
-    if flag in command_flags(command):
+    if flag in command_flags(path):
         assert named == [flag] and f"(flag {flag} or {variable})" in line
     else:
         assert named == [] and f"({variable})" in line
