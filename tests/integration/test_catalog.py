@@ -16,7 +16,6 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from atlas_streams import topics
 from atlas_streams.launcher import WorkerProcess
-from atlas_streams.producer import ensure_topic
 from atlas_streams.tables.partial import applied_offset
 from atlas_streams.topics import DEADLETTER, dataset_topic
 
@@ -143,33 +142,6 @@ async def read_all(cluster: Cluster, topic: str) -> list[Any]:
         return found
     finally:
         await consumer.stop()
-
-
-# Issue 14 makes a topic of any partition count profiled. When it lands, set this to True: the
-# test then requires the topic profiled exactly instead of logged and skipped.
-OTHER_PARTITION_COUNTS_PROFILED = False
-
-
-def test_a_topic_with_another_partition_count(shared_cluster: Cluster, worker: WorkerProcess) -> None:
-    cluster = shared_cluster
-    odd, other = cluster.partitions + 1, "counted_after_odd"
-    topic = dataset_topic(cluster.prefix, "odd")
-    asyncio.run(ensure_topic(cluster.settings, topic, partitions=odd))
-    cluster.produce("odd", rows(0, 100))
-    if OTHER_PARTITION_COUNTS_PROFILED:
-        assert_exact(wait_rows(worker, "odd", 100), 100)
-        return
-    logged = (f"topic {topic} has {odd} partitions but the profiler's tables have "
-              f"{cluster.partitions}: it is not profiled")
-    wait_until(lambda: logged in worker.log_path.read_text(), what="the partition count logged")
-    # A dataset created after it is profiled: the odd one had its chance, and stays skipped.
-    cluster.produce(other, rows(0, 10))
-    wait_rows(worker, other, 10)
-    status, body = http("GET", f"{worker.url}/catalog/datasets/odd/profile")
-    assert status == 404 and "error" in body
-    status, listing = http("GET", f"{worker.url}/catalog/stored-datasets")
-    assert status == 200 and "odd" not in {d["dataset_id"] for d in listing["datasets"]}
-    assert worker.log_path.read_text().count(logged) == 1  # once, not on every discovery tick
 
 
 def test_health_answers_503_while_the_worker_rebalances(
