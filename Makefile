@@ -37,7 +37,7 @@ MUTATION := .venv-mutation
 mutation:
 	test -x $(MUTATION)/bin/mutmut || { $(PY) -m venv $(MUTATION) && \
 	  $(MUTATION)/bin/pip install -q mutmut==3.8.1 pytest pytest-asyncio hypothesis numpy \
-	    datasketches msgpack orjson semver && \
+	    datasketches msgpack orjson semver 'backports.zstd>=1.0; python_version < "3.14"' && \
 	  $(MUTATION)/bin/pip install -q --no-deps -e .; }
 	rm -rf mutants
 	$(MUTATION)/bin/mutmut run --max-children 2
