@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint mutation clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,5 +30,18 @@ lint: $(STAMP)
 	$(BIN)/mypy atlas_streams/profiling atlas_streams/registry atlas_streams/rbac \
 		atlas_streams/drift atlas_streams/windowing
 
+# Mutation check of the pure domain's tests (docs/testing.md); not part of `make test`. Its own
+# venv: mutmut 3.8 needs click>=8.4.2 and faust-streaming pins click<8.4. The pure domain and its
+# tests need neither faust nor click, so the project goes in without its dependencies.
+MUTATION := .venv-mutation
+mutation:
+	test -x $(MUTATION)/bin/mutmut || { $(PY) -m venv $(MUTATION) && \
+	  $(MUTATION)/bin/pip install -q mutmut==3.8.1 pytest pytest-asyncio hypothesis numpy \
+	    datasketches msgpack orjson semver 'backports.zstd>=1.0; python_version < "3.14"' && \
+	  $(MUTATION)/bin/pip install -q --no-deps -e .; }
+	rm -rf mutants
+	$(MUTATION)/bin/mutmut run --max-children 2
+	$(MUTATION)/bin/mutmut results
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(MUTATION) mutants build *.egg-info .pytest_cache

@@ -31,7 +31,10 @@ def fail(message: str) -> NoReturn:
 
 
 def settings_from(**flags: Any) -> Settings:
-    """Return settings from the given flags over the environment, or fail with one line."""
+    """Return settings from the command's flags over the environment, or fail with one line.
+
+    Pass every settings flag the command has, given or not: the error names only those.
+    """
     try:
         return load_settings(**flags)
     except SettingsError as exc:

@@ -44,20 +44,23 @@ class WorkerProcess:
         """Return the base URL of the worker's web view."""
         return f"http://{self.web_host}:{self.web_port}"
 
-    def start(self) -> WorkerProcess:
-        """Start the worker process (it is ready once :meth:`wait_ready` returns)."""
-        command = [
+    def command(self) -> list[str]:
+        """Return the command line that runs the worker."""
+        return [
             sys.executable, "-m", "atlas_streams", "worker", "--broker", self.broker,
             "--data-dir", str(self.data_dir), "--web-port", str(self.web_port),
             "--web-host", self.web_host,
         ]
+
+    def start(self) -> WorkerProcess:
+        """Start the worker process (it is ready once :meth:`wait_ready` returns)."""
         env = {**os.environ, **self.env}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             # A session of its own: a Ctrl-C in the terminal reaches only its parent, which
             # stops it (one SIGTERM, a clean stop) before it stops the broker.
-            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(self.command(), env=env, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
         return self
 
     def wait_ready(self, timeout: float = 60.0) -> None:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from atlas_streams.connectors.config import KafkaSecurity, parse_security
@@ -41,6 +42,9 @@ class Secrets:
     signing: Keyring  # seals internal commands and stored access records
     audit: Keyring  # keys the audit chain
     demo: bool  # True when the demo's published secrets are in use
+
+# The error type of a check that involves several settings but blames one (its ``ctx`` names it).
+_SETTING_ERROR = "atlas_setting"
 
 
 #: Seconds per unit of epoch-time columns (ATLAS_DATETIME_COLUMNS).
@@ -231,9 +235,11 @@ class Settings(BaseSettings):
         try:
             self.kafka_security  # noqa: B018 (checks the combination)
         except ConnectorConfigError as exc:
-            name = exc.key
-            problem = f"ATLAS_{name.upper()} (--{name.replace('_', '-')}): {exc.problem}"
-            raise ValueError(problem) from None
+            # No command has a flag for these: load_settings names the flag only if one has.
+            raise PydanticCustomError(
+                _SETTING_ERROR, "{variable}: {problem}",
+                {"setting": exc.key, "variable": f"ATLAS_{exc.key.upper()}", "problem": exc.problem},
+            ) from None
         return self
 
     @field_validator("log_format")
@@ -335,21 +341,32 @@ def _previous(keys: SecretStr | None) -> list[bytes]:
 
 
 def load_settings(**flags: Any) -> Settings:
-    """Build settings from flags (``None`` means "not given") over the environment.
+    """Build settings from a command's flags (``None`` means "not given") over the environment.
+
+    ``flags`` holds every settings flag of the command, given or not: an error names a
+    setting's flag only when the command has that flag, and its ``ATLAS_*`` variable always
+    (``ATLAS_MAX_MESSAGE_BYTES=10 atlas-streams worker`` must not send anyone looking for a
+    ``--max-message-bytes`` that the command lacks).
 
     Raises:
-        SettingsError: naming the first bad setting and its environment variable.
+        SettingsError: naming the first bad setting and where to change it.
     """
     given = {name: value for name, value in flags.items() if value is not None}
     try:
         return Settings(**given)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        if not err["loc"]:  # a check of several settings together; its message names them
-            raise SettingsError(f"invalid settings: {err['msg'].removeprefix('Value error, ')}") \
-                from None
-        name = str(err["loc"][0])
-        raise SettingsError(
-            f"invalid setting {name} (flag --{name.replace('_', '-')} or ATLAS_{name.upper()}): "
-            f"{err['msg']}"
-        ) from None
+        raise SettingsError(_describe(exc.errors()[0], frozenset(flags))) from None
+
+
+def _describe(err: ErrorDetails, flags: frozenset[str]) -> str:
+    """Return one line saying which setting is bad, where to set it, and why."""
+    context = err.get("ctx") or {}
+    if err["type"] == _SETTING_ERROR:
+        name, problem = str(context["setting"]), str(context["problem"])
+    elif err["loc"]:
+        name, problem = str(err["loc"][0]), err["msg"]
+    else:  # a check of several settings together; its message names them
+        return f"invalid settings: {err['msg'].removeprefix('Value error, ')}"
+    variable = f"ATLAS_{name.upper()}"
+    where = f"flag --{name.replace('_', '-')} or {variable}" if name in flags else variable
+    return f"invalid setting {name} ({where}): {problem}"

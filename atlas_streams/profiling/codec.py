@@ -8,14 +8,21 @@ their size. Level 1, not zstd's default 3: a worker writes every partial after e
 on a 20-column partial of 100,000 rows compressing took 5.2 ms at level 1 against 8.7 ms at 3,
 for 5% more bytes (263 vs 249 KB).
 
-Format 1 (before exact value tables) is still read: its columns come back with their distinct
-count and top values in sketch form (format 1 kept no values to rebuild exact tables from), the
-rest unchanged, and the profile merges with format 2 ones.
+Format 3 is format 2 behind a CRC-32 of the document. DataSketches trusts its input: single-bit
+flips of a format 2 profile decoded without complaint and then aborted the process (glibc
+"corrupted double-linked list") or raised ``RuntimeError`` ("Total weight does not match N") when
+read or merged, in a worker at its next batch. CRC-32 finds every single-bit flip and every burst
+up to 32 bits before anything is decoded; it costs ~0.02 ms per 100 KB.
+
+Formats 1 and 2 are still read. Format 1 (before exact value tables): its columns come back with
+their distinct count and top values in sketch form (format 1 kept no values to rebuild exact
+tables from), the rest unchanged, and the profile merges with newer ones.
 """
 
 from __future__ import annotations
 
 import sys
+import zlib
 from typing import Any
 
 import msgpack
@@ -30,15 +37,17 @@ else:
 
 __all__ = ["FORMAT_VERSION", "decode", "encode", "pack_column", "unpack_column"]
 
-#: Bump when the state layout changes; ``decode`` refuses every other version.
-FORMAT_VERSION = 2
+#: Bump when the state layout changes; ``decode`` refuses every version it does not know.
+FORMAT_VERSION = 3
+_UNCHECKED = 2  # the layout of format 3 without its checksum
+_CRC_BYTES = 4
 _ZSTD_LEVEL = 1
 
 
 def encode(state: dict[str, Any]) -> bytes:
-    """Return the version byte followed by the msgpack encoding of ``state``."""
+    """Return the version byte, the CRC-32 of the payload, and the msgpack payload of ``state``."""
     payload: bytes = msgpack.packb(state, use_bin_type=True)
-    return bytes([FORMAT_VERSION]) + payload
+    return bytes([FORMAT_VERSION]) + zlib.crc32(payload).to_bytes(_CRC_BYTES, "big") + payload
 
 
 def pack_column(state: dict[str, Any]) -> bytes:
@@ -64,13 +73,20 @@ def decode(data: bytes) -> dict[str, Any]:
     data = bytes(data)
     if not data:
         raise ProfileFormatError("profile bytes are empty; expected a format-version byte")
-    if data[0] not in (1, FORMAT_VERSION):
+    if data[0] not in (1, _UNCHECKED, FORMAT_VERSION):
         raise ProfileFormatError(
-            f"profile format version {data[0]} is not supported (this build reads version "
+            f"profile format version {data[0]} is not supported (this build reads versions 1 to "
             f"{FORMAT_VERSION}); rebuild the profile or upgrade atlas-streams"
         )
+    payload = data[1:]
+    if data[0] == FORMAT_VERSION:
+        checksum, payload = data[1 : 1 + _CRC_BYTES], data[1 + _CRC_BYTES :]
+        if len(checksum) < _CRC_BYTES or zlib.crc32(payload) != int.from_bytes(checksum, "big"):
+            raise ProfileFormatError(
+                "profile bytes are corrupt or truncated: their CRC-32 does not match"
+            )
     try:
-        state = msgpack.unpackb(data[1:], raw=False, strict_map_key=True)
+        state = msgpack.unpackb(payload, raw=False, strict_map_key=True)
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise ProfileFormatError(f"profile bytes are corrupt or truncated: {exc}") from exc
     if not isinstance(state, dict):

@@ -172,7 +172,7 @@ def _count_fields(column: Mapping[str, Any]) -> dict[str, Any]:
 
 def _mask_top_value(item: Any, kind: MaskType, key: bytes) -> dict[str, Any]:
     entry: Mapping[str, Any] = item if isinstance(item, Mapping) else {}
-    counts = _numbers_only({k: v for k, v in entry.items() if k != "value"})
+    counts = _count_fields({k: v for k, v in entry.items() if k != "value"})  # count_bounds too
     return {"value": mask_value(entry.get("value"), kind, key), **counts}
 
 

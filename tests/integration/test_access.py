@@ -149,7 +149,9 @@ def test_every_decision_is_audited_by_every_worker(workers: tuple) -> None:
 
     wait_until(seen, what="worker 2's denials in worker 1's access log")
     status, body = http("GET", f"{w1.url}/rbac/access-logs?user=viewer-001&decision=denied")
-    assert status == 200 and all(not e["allowed"] for e in body["events"])
+    assert status == 200 and body["events"], body
+    assert all(not e["allowed"] and e["user_id"] == "viewer-001" for e in body["events"])
+    assert ("GET", "/rbac/users", 403) in {(e["method"], e["path"], e["status"]) for e in body["events"]}
     status, body = http("GET", f"{w1.url}/rbac/access-logs?decision=maybe")
     assert status == 422
 

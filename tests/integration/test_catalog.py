@@ -6,7 +6,9 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -15,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from atlas_streams import topics
 from atlas_streams.launcher import WorkerProcess
 from atlas_streams.tables.partial import applied_offset
+from atlas_streams.topics import DEADLETTER, dataset_topic
 
 from .conftest import Cluster, assert_exact, http, profile_of, rows, wait_rows, wait_until
 
@@ -93,12 +96,79 @@ def test_malformed_messages_are_dead_lettered_and_counted(
     cluster = shared_cluster
     dataset = cluster.dataset("messy")
     good = [orjson.dumps({"a": i}) for i in range(10)]
-    bad = [b"not json", b"[1, 2]", b"42", b"[]", b'{"a": 1']
-    cluster.produce_raw(dataset, good[:5] + bad + good[5:])
+    bad = {
+        b"not json": "not JSON",
+        b"[1, 2]": "expected a JSON object or an array of objects, got list",
+        b"42": "expected a JSON object or an array of objects, got int",
+        b"[]": "an empty JSON array holds no rows",
+        b'{"a": 1': "not JSON",
+    }
+    cluster.produce_raw(dataset, good[:5] + list(bad) + good[5:])
     wait_rows(worker, dataset, 10)
     wait_until(lambda: (profile_of(worker, dataset) or {}).get("invalid_count") == len(bad),
                what="invalid_count")
     assert profile_of(worker, dataset)["row_count"] == 10
+
+    # Each dead letter names its reason and the topic, partition and offset the message has.
+    topic = dataset_topic(cluster.prefix, dataset)
+    where = {record.value: (record.partition, record.offset)
+             for record in asyncio.run(read_all(cluster, topic))}
+    letters = [orjson.loads(record.value) for record in asyncio.run(read_all(cluster, DEADLETTER))]
+    mine = [letter for letter in letters if letter["topic"] == topic]
+    assert sorted(letter["value"].encode() for letter in mine) == sorted(bad)
+    for letter in mine:
+        value = letter["value"].encode()
+        assert letter["reason"].startswith(bad[value]), letter
+        assert (letter["partition"], letter["offset"]) == where[value]
+        assert (letter["size"], letter["truncated"]) == (len(value), False)
+
+
+async def read_all(cluster: Cluster, topic: str) -> list[Any]:
+    """Return every record of ``topic``, read to idle (the broker's end offsets can be short)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=cluster.settings.bootstrap_servers,
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        found: list[Any] = []
+        idle = 0
+        while idle < 3:
+            batch = await consumer.getmany(*partitions, timeout_ms=200)
+            idle = idle + 1 if not batch else 0
+            for records in batch.values():
+                found.extend(records)
+        return found
+    finally:
+        await consumer.stop()
+
+
+def test_health_answers_503_while_the_worker_rebalances(
+    shared_cluster: Cluster, worker: WorkerProcess
+) -> None:
+    # A new dataset topic makes the worker resubscribe, so its group rebalances and its tables
+    # recover again; /health must say so meanwhile, then come back.
+    answers: list[tuple[int, Any]] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            answers.append(http("GET", f"{worker.url}/health", key=None))
+            stop.wait(0.02)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        shared_cluster.produce("rebalanced", rows(0, 10))
+        wait_rows(worker, "rebalanced", 10)
+        wait_until(lambda: answers and answers[-1][0] == 200, what="health 200 again")
+    finally:
+        stop.set()
+        poller.join()
+    assert (503, {"status": "recovering"}) in answers, sorted(set(map(str, answers)))
+    assert answers[-1] == (200, {"status": "ok"})
+    assert {status for status, _ in answers} == {200, 503}
 
 
 def test_snapshot_freezes_the_profile(shared_cluster: Cluster, worker: WorkerProcess) -> None:
@@ -157,7 +227,7 @@ def test_produce_command_fails_with_one_line(worker: WorkerProcess, tmp_path: Pa
             [sys.executable, "-m", "atlas_streams", "produce", str(rows), "--dataset", "d", *extra],
             capture_output=True, text=True, timeout=60,
         )
-        assert done.returncode != 0 and message in done.stderr, done.stderr
+        assert done.returncode == 2 and message in done.stderr, done.stderr  # as the README says
         assert "Traceback" not in done.stderr
 
 

@@ -44,7 +44,8 @@ def version_body(version: str, **fields: Any) -> dict[str, Any]:
 
 def staged(url: str, name: str, *versions: str) -> None:
     """Register ``name`` (if needed) and add each version, moved to staging."""
-    http("POST", f"{url}/models/register", {"name": name})
+    status, body = http("POST", f"{url}/models/register", {"name": name})
+    assert status in (201, 409), body
     for version in versions:
         status, body = http("POST", f"{url}/models/{name}/versions", version_body(version))
         assert status == 201, body
@@ -184,8 +185,8 @@ def test_artifact_upload_and_verified_download(
     shared_cluster: Cluster, worker: WorkerProcess
 ) -> None:
     url, name = worker.url, unique(shared_cluster, "artifact")
-    http("POST", f"{url}/models/register", {"name": name})
-    http("POST", f"{url}/models/{name}/versions", version_body("1.0.0"))
+    assert http("POST", f"{url}/models/register", {"name": name})[0] == 201
+    assert http("POST", f"{url}/models/{name}/versions", version_body("1.0.0"))[0] == 201
     art = f"{url}/models/{name}/versions/1.0.0/artifact"
     assert http("GET", art)[0] == 404
     payload = bytes(range(256)) * 160  # 40 KiB
@@ -205,7 +206,7 @@ def test_artifact_upload_and_verified_download(
 
     assert http("PUT", art, raw=b"x" * (ARTIFACT_LIMIT + 1))[0] == 413
     assert http("PUT", f"{url}/models/{name}/versions/3.0.0/artifact", raw=b"x")[0] == 404
-    http("POST", f"{url}/models/{name}/versions/1.0.0/promote-staging")
+    assert http("POST", f"{url}/models/{name}/versions/1.0.0/promote-staging")[0] == 200
     status, body = http("PUT", art, raw=b"new bytes")
     assert status == 409 and "development" in body["error"]
 
@@ -242,16 +243,25 @@ def test_a_new_consumer_rebuilds_the_registry_from_its_events(
     url = worker.url
     kept, gone = unique(shared_cluster, "rebuilt"), unique(shared_cluster, "gone")
     staged(url, kept, "1.0.0", "1.1.0")
-    http("POST", f"{url}/models/{kept}/versions/1.0.0/promote-production")
-    http("POST", f"{url}/models/{kept}/versions/1.1.0/promote-production")
-    http("PUT", f"{url}/models/{kept}/versions/1.1.0/metrics", {"auc": 0.9})
+    # Each step must happen, or the rebuild below compares two copies of less than this.
+    for method, path, body in [
+        ("POST", f"{kept}/versions/1.0.0/promote-production", None),
+        ("POST", f"{kept}/versions/1.1.0/promote-production", None),
+        ("PUT", f"{kept}/versions/1.1.0/metrics", {"auc": 0.9}),
+    ]:
+        status, reply = http(method, f"{url}/models/{path}", body)
+        assert status == 200, (path, reply)
     staged(url, gone, "0.1.0")
     assert http("DELETE", f"{url}/models/{gone}")[0] == 200
 
     events = read_events(shared_cluster.settings.bootstrap_servers, {kept, gone})
     models = rebuild(events)
     assert gone not in models
-    assert export(models[kept]) == http("GET", f"{url}/models/{kept}/export")[1]
+    status, exported = http("GET", f"{url}/models/{kept}/export")
+    assert status == 200 and export(models[kept]) == exported
+    versions = {v["version"]: v for v in exported["versions"]}
+    assert {v: versions[v]["stage"] for v in versions} == {"1.0.0": "archived", "1.1.0": "production"}
+    assert versions["1.1.0"]["metrics"]["auc"] == 0.9
 
 
 def test_two_workers_serialise_promotions_and_state_survives_an_empty_data_dir(

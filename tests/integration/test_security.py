@@ -130,7 +130,7 @@ def produce(proxy: KafkaProxy, rows: Path, dataset: str, env: Mapping[str, str]
 def assert_one_line_refusal(result: subprocess.CompletedProcess[str], *words: str) -> str:
     """Assert the command failed with exactly one stderr line containing ``words``."""
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.returncode != 0, result.stderr
+    assert result.returncode == 2, result.stderr  # the README promises exit status 2
     assert len(lines) == 1 and lines[0].startswith("atlas-streams: error: "), result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     for word in words:
@@ -179,7 +179,7 @@ def test_untrusted_certificate_is_refused_in_one_line(pki: Pki, tmp_path: Path) 
     for result in (refused, worker):
         assert_one_line_refusal(result, "certificate verify failed", "not trusted", "ssl_cafile")
     # A client that does not speak TLS to a TLS listener is not left hanging either.
-    assert plaintext.returncode != 0 and "Traceback" not in plaintext.stderr
+    assert plaintext.returncode == 2 and "Traceback" not in plaintext.stderr
 
 
 def test_produce_and_worker_with_sasl_over_tls(pki: Pki, tmp_path: Path) -> None:

@@ -54,6 +54,7 @@ def test_a_broker_without_a_port_picks_a_free_one() -> None:
     assert EmbeddedBroker().port > 0
 
 
+@pytest.mark.integration  # starts the real broker: `-m "not integration"` leaves it out
 def test_the_broker_starts_on_a_free_port_and_stops() -> None:
     with EmbeddedBroker() as broker:
         assert broker.process is not None

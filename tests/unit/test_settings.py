@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -143,15 +145,93 @@ def test_invalid_flags_name_the_setting_flag_and_variable(
         ("ATLAS_BROKER", "nats://h:1", "broker"),
         ("ATLAS_DEMO_KEYS", "maybe", "demo_keys"),
         ("ATLAS_BATCH_TIMEOUT", "-1", "batch_timeout"),
+        ("ATLAS_MAX_MESSAGE_BYTES", "10", "max_message_bytes"),
     ],
 )
-def test_invalid_environment_values_name_the_variable(
+def test_invalid_environment_values_name_the_flag_only_where_the_command_has_it(
     monkeypatch: pytest.MonkeyPatch, env: str, value: str, name: str
 ) -> None:
     monkeypatch.setenv(env, value)
 
-    with pytest.raises(SettingsError, match=rf"invalid setting {name} \(flag --[a-z-]+ or {env}\)"):
+    with pytest.raises(SettingsError) as without_flag:
+        load_settings()  # a command without this flag (or `faust -A`): the variable only
+    assert str(without_flag.value).startswith(f"invalid setting {name} ({env}): ")
+    with pytest.raises(SettingsError) as with_flag:
+        load_settings(**{name: None})  # the command has the flag, not given
+    assert str(with_flag.value).startswith(
+        f"invalid setting {name} (flag --{name.replace('_', '-')} or {env}): "
+    )
+
+
+def test_a_check_of_several_settings_names_the_variable_it_blames(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ATLAS_SASL_USERNAME", "atlas")
+
+    with pytest.raises(SettingsError) as raised:
         load_settings()
+
+    assert str(raised.value) == (
+        "invalid setting sasl_username (ATLAS_SASL_USERNAME): "
+        "only used with SASL_PLAINTEXT or SASL_SSL, not PLAINTEXT"
+    )
+
+
+# One bad value per setting, as an operator would put it in the environment.
+BAD_VARIABLES = {
+    "broker": "nats://h:1", "web_port": "-1", "topic_partitions": "0", "batch_size": "0",
+    "batch_bytes": "1", "batch_timeout": "0", "max_message_bytes": "10", "session_timeout": "1",
+    "discovery_interval": "0", "log_level": "loud", "max_artifact_bytes": "0",
+    "demo_keys": "maybe", "security_protocol": "TLS", "sasl_mechanism": "MD5",
+    "sasl_username": "atlas", "ssl_cafile": "/no/such/ca.pem", "auto_offset_reset": "none",
+    "deserializers": "logs:xml", "group_id": "", "broker_kind": "zookeeper",
+}
+
+
+def command_flags(path: tuple[str, ...]) -> set[str]:
+    """Return the long options of an ``atlas-streams`` command, as the user types them."""
+    from atlas_streams.cli import main
+
+    command: Any = main
+    for name in path:
+        command = command.commands[name]
+    return {opt for param in command.params for opt in param.opts if opt.startswith("--")}
+
+
+COMMANDS = {  # every command that reads settings, with arguments it needs to get that far
+    ("worker",): [],
+    ("produce",): ["{rows}", "--dataset", "d"],
+    ("demo",): [],
+    ("admin", "create-key"): ["--username", "ann", "--email", "ann@example.com"],
+    ("admin", "reset-key"): ["u-1"],
+}
+
+
+@pytest.mark.parametrize("path", sorted(COMMANDS), ids=" ".join)
+@pytest.mark.parametrize("name", sorted(BAD_VARIABLES))
+def test_every_command_names_only_flags_it_has(
+    path: tuple[str, ...], name: str, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from atlas_streams.cli import main
+
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"a": 1}\n')
+    args = [arg.format(rows=rows) for arg in COMMANDS[path]]
+    variable = f"ATLAS_{name.upper()}"
+
+    result = CliRunner().invoke(main, [*path, *args], env={variable: BAD_VARIABLES[name]})
+
+    flag = f"--{name.replace('_', '-')}"
+    line = result.stderr.strip()
+    assert result.exit_code == 2 and "\n" not in line, result.stderr
+    assert line.startswith(f"atlas-streams: error: invalid setting {name} (")
+    named = re.findall(r"--[a-z][a-z-]*", line)
+    if flag in command_flags(path):
+        assert named == [flag] and f"(flag {flag} or {variable})" in line
+    else:
+        assert named == [] and f"({variable})" in line
 
 
 def test_a_flag_replaces_an_invalid_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -72,7 +72,8 @@ def test_a_refused_command_is_recorded_so_its_replay_stays_refused() -> None:
     log = Log()
     early = request("c1", "add_version", {"version": "1.0.0", "framework": "sklearn"})
     reply = log.run(early)
-    assert reply == {"ok": False, "error": "not_found", "message": reply["message"]}
+    assert reply == {"ok": False, "error": "not_found",
+                     "message": "model 'churn' does not exist; register it first"}
     log.run(request("c2", "register_model", {"name": "churn"}))
     # The command was refused before the registration: its replay (the first reply was lost in
     # a crash, say) gets the same refusal and does not add the version after all.

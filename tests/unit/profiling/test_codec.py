@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import zlib
 from pathlib import Path
 
 import msgpack
@@ -23,6 +24,17 @@ def sample() -> DatasetProfile:
     return profile
 
 
+def framed(payload: bytes) -> bytes:
+    """Return ``payload`` behind the current version byte and its right checksum."""
+    return bytes([FORMAT_VERSION]) + zlib.crc32(payload).to_bytes(4, "big") + payload
+
+
+def test_format_2_bytes_without_a_checksum_are_still_read() -> None:
+    profile = sample()
+    unchecked = bytes([2]) + profile.to_bytes()[5:]
+    assert DatasetProfile.from_bytes(unchecked).report("d") == profile.report("d")
+
+
 def test_round_trip_preserves_the_report() -> None:
     profile = sample()
     data = profile.to_bytes()
@@ -36,9 +48,11 @@ def test_round_trip_preserves_the_report() -> None:
     [
         (b"", "empty"),
         (bytes([99]) + b"\x80", "version 99"),
-        (bytes([FORMAT_VERSION]) + b"\xc1", "corrupt"),
-        (bytes([FORMAT_VERSION]) + msgpack.packb([1, 2]), "profile document"),
-        (bytes([FORMAT_VERSION]) + msgpack.packb({"options": {}}), "invalid layout"),
+        (framed(b"\xc1"), "corrupt"),
+        (framed(msgpack.packb([1, 2])), "profile document"),
+        (framed(msgpack.packb({"options": {}})), "invalid layout"),
+        (bytes([FORMAT_VERSION]) + b"\0\0\0\0" + msgpack.packb({}), "CRC-32 does not match"),
+        (bytes([FORMAT_VERSION]) + b"\0\0", "CRC-32 does not match"),
         (b"\x80\x04\x95pickle", "version 128"),
     ],
 )
@@ -53,13 +67,20 @@ def test_truncated_and_bit_flipped_bytes_never_escape_as_other_errors() -> None:
     for cut in range(1, len(data), max(1, len(data) // 97)):
         with pytest.raises(ProfileFormatError):
             DatasetProfile.from_bytes(data[:cut])
+    refused = 0
     for _ in range(200):
         flipped = bytearray(data)
         flipped[rng.randrange(1, len(data))] ^= 1 << rng.randrange(8)
         try:
-            DatasetProfile.from_bytes(bytes(flipped))
+            decoded = DatasetProfile.from_bytes(bytes(flipped))
         except ProfileFormatError:
-            pass  # a flip inside a float or sketch payload may still decode; that is fine
+            refused += 1
+            continue
+        # Should one decode, it must be a whole profile that reports and round-trips, not one
+        # that fails later in a worker.
+        again = DatasetProfile.from_bytes(decoded.to_bytes())
+        assert orjson.dumps(again.report("d")) == orjson.dumps(decoded.report("d"))
+    assert refused > 0
 
 
 def test_non_bytes_input_is_refused() -> None:

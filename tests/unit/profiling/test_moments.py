@@ -56,3 +56,10 @@ def test_length_stats_are_exact_and_merge() -> None:
     assert merged.mean == 1.25
     assert LengthStats().mean is None
     assert LengthStats.from_state(merged.to_state()) == merged
+
+
+def test_length_stats_stay_exact_past_float_precision() -> None:
+    # "All exact integers": counts past 2**53, where a float would round, still add up exactly
+    # (mutation check, docs/testing.md: float arrays here passed every other test).
+    stats = LengthStats.of({"ab": 2**53 + 1, "c": 1})
+    assert (stats.count, stats.total) == (2**53 + 2, 2 * (2**53 + 1) + 1)

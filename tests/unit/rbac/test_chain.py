@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from atlas_streams.rbac.audit import new_event
 from atlas_streams.rbac.chain import (
     GENESIS,
+    ChainBreak,
     ChainCheck,
     ChainHead,
     chain_decisions,
@@ -170,3 +171,93 @@ def test_the_incremental_check_skips_exact_resends_and_names_the_first_bad_offse
     after = check.next(RING, forged, 5)
     assert after.broken is not None and (after.broken.offset, after.broken.seq) == (5, 3)
     assert after.next(RING, events[4], 6) is after  # a broken check stays broken
+
+
+# ---- found by the mutation check (docs/testing.md): each test fails on a mutant that passed ----
+
+
+def test_every_break_says_why_in_words_an_operator_can_act_on() -> None:
+    events = log(3)
+    reasons = {
+        "junk": verify_chain([events[0], "junk"], RING),  # type: ignore[list-item]
+        "moved": verify_chain([events[0], events[2]], RING),
+        "edited": verify_chain([events[0], {**events[1], "status": 599}], RING),
+        "unencodable": verify_chain([events[0], {**events[1], "extra": {1, 2}}], RING),
+        "other key": verify_chain(log(1), Keyring.of(b"b" * 32)),
+    }
+    assert {name: report.reason for name, report in reasons.items()} == {
+        "junk": "event is not a JSON object",
+        "moved": "prev_hash does not match the previous event: one was removed, inserted or moved",
+        "edited": "the event's MAC does not match: edited, or written without the audit key",
+        "unencodable": "event cannot be encoded as JSON",
+        "other key": "signed with an audit key this worker does not hold: forged, or the key was "
+                     "rotated out (add it to ATLAS_AUDIT_PREVIOUS_KEYS)",
+    }
+    assert all(not report.ok for report in reasons.values())
+    assert reasons["moved"].head == events[0]["hash"]  # the last intact event, not nothing
+
+
+@pytest.mark.parametrize("kid", ["zzzzzzzz", "abc", 12345678, None])
+def test_a_key_id_that_is_no_key_id_is_refused_not_raised(kid: object) -> None:
+    event = {**log(1)[0], "kid": kid}
+    report = verify_chain([event], RING)
+    assert (report.ok, report.first_break_index) == (False, 0)
+    assert report.reason.startswith("signed with an audit key this worker does not hold")
+
+
+def test_links_that_hold_but_skip_a_sequence_number_break_the_chain() -> None:
+    first = chain_event(RING, GENESIS, {**decision(0), "seq": 0})
+    skipped = chain_event(RING, first["hash"], {**decision(1), "seq": 2})
+    report = verify_chain([first, skipped], RING)
+    assert (report.ok, report.first_break_index) == (False, 1)
+    assert report.reason == "sequence number jumps from 0 to 2: events are missing or moved"
+
+
+def test_a_break_reports_a_seq_and_an_id_only_when_they_are_what_they_claim() -> None:
+    event = {**log(1)[0], "seq": "0", "event_id": 7, "status": 599}
+    broken = ChainCheck().next(RING, event, 9).broken
+    assert broken is not None and broken.to_json() == {
+        "offset": 9, "seq": None, "event_id": None,
+        "reason": "the event's MAC does not match: edited, or written without the audit key",
+    }
+    assert ChainCheck().next(RING, "junk", 3).broken == ChainBreak(  # type: ignore[arg-type]
+        3, None, None, "event is not a JSON object")
+
+
+def test_the_report_json_has_every_field_by_name() -> None:
+    events = log(2)
+    assert verify_chain(events, RING).to_json() == {
+        "ok": True, "checked": 2, "first_break_index": None, "first_break_event_id": None,
+        "reason": "intact", "head": events[1]["hash"],
+    }
+    cut = verify_chain(events[:1], RING, expected_head=ChainHead(events[1]["hash"], 1, 1))
+    assert cut.to_json() == {
+        "ok": False, "checked": 1, "first_break_index": None, "first_break_event_id": None,
+        "reason": "the topic's chain ends at seq 0 but the writer's head is at seq 1: events "
+                  "were removed from the end",
+        "head": events[0]["hash"],
+    }
+
+
+def test_a_last_event_other_than_the_writers_head_is_found_and_a_newer_one_is_not() -> None:
+    events = log(2)
+    check = ChainCheck().next(RING, events[0], 0).next(RING, events[1], 1)
+    assert check.against_head(ChainHead(events[1]["hash"], 1, 1)) is None
+    assert check.against_head(ChainHead("f" * 64, 1, 1)) == (
+        "the last event differs from the writer's head"
+    )
+    assert check.against_head(ChainHead("f" * 64, 0, 0)) is None  # the head lags the topic
+
+
+def test_chained_events_carry_their_chain_and_a_replayed_last_offset_is_skipped() -> None:
+    head, events = chain_decisions(ChainHead(), [(0, decision(0)), (1, decision(1))], RING, "c1")
+    assert [e["chain"] for e in events] == ["c1", "c1"]  # readers pick their chain by it
+    again, none = chain_decisions(head, [(1, decision(1, origin="w9"))], RING, "c1")
+    assert (none, again) == ([], head)
+
+
+def test_half_an_origin_is_no_origin() -> None:
+    only_origin = {**decision(0), "origin_seq": None}
+    only_seq = {**decision(1), "origin": None}
+    head, events = chain_decisions(ChainHead(), [(0, only_origin), (1, only_seq)], RING, "c1")
+    assert len(events) == 2 and head.origins == {}

@@ -83,3 +83,22 @@ def test_promotion_to_the_current_stage_is_refused() -> None:
     for stage in (Stage.PRODUCTION, Stage.STAGING):
         with pytest.raises(IllegalTransition, match="already in"):
             promotion_path(stage, stage)
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "message"),
+    [
+        (D, P, "development -> production is not an allowed transition; "
+               "from development it can move to: archived, staging"),
+        (S, S, "the version is already in staging; "
+               "from staging it can move to: archived, development, production"),
+        (A, P, "archived -> production is not an allowed transition; "
+               "from archived it can move to: development, staging"),
+    ],
+)
+def test_illegal_transition_says_exactly_where_it_can_go(
+    current: Stage, target: Stage, message: str
+) -> None:
+    with pytest.raises(IllegalTransition) as caught:
+        transition(current, target)
+    assert str(caught.value) == message
