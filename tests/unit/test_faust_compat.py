@@ -97,3 +97,21 @@ def test_nothing_is_read_again_during_a_rebalance(monkeypatch: pytest.MonkeyPatc
         return list(made.sought)
 
     assert asyncio.run(run()) == []  # the rebalance's own seek to the committed offset reads it
+
+
+def test_revoking_a_tables_partitions_makes_no_full_collection(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from faust.stores.rocksdb import Store
+
+    faust_compat.apply_workarounds()
+    collections: list[int] = []
+    monkeypatch.setattr(gc, "collect", lambda *args: collections.append(1) or 0)
+    changelog = "app-partials-changelog"
+    closed = object()
+    store = SimpleNamespace(_dbs={0: closed, 3: object()}, logger=SimpleNamespace(info=print))
+    table = SimpleNamespace(changelog_topic=SimpleNamespace(topics={changelog}))
+
+    Store.revoke_partitions(store, table, {TP(changelog, 0), TP("another-changelog", 3)})
+
+    assert set(store._dbs) == {3} and collections == []  # it held the loop ~1 s a rebalance
