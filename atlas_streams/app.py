@@ -94,6 +94,7 @@ def _faust_app(settings: Settings, kind: BrokerKind) -> faust.App:
         producer_max_request_size=MAX_TABLE_VALUE_BYTES,
         consumer_max_fetch_size=MAX_TABLE_VALUE_BYTES,
         stream_buffer_maxsize=STREAM_BUFFER_MESSAGES,
+        broker_max_poll_records=500,
         # Short timeouts make a group join take seconds, not ~30 s. The session timeout
         # (ATLAS_SESSION_TIMEOUT, 10 s) is not 3 s: aiokafka sends no heartbeat while Faust
         # handles an assignment, which took 4 s on a loaded 2-core machine; the member was

@@ -21,7 +21,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import faust
@@ -31,7 +31,7 @@ from atlas_streams.agents.backfill import BackfillStalled, read_range
 from atlas_streams.agents.batching import take_events_bounded
 from atlas_streams.agents.deadletter import dead_letter
 from atlas_streams.metrics import WorkerMetrics
-from atlas_streams.profiling import ProfileOptions
+from atlas_streams.profiling import ProfileError, ProfileOptions
 from atlas_streams.settings import Settings
 from atlas_streams.tables.catalog import CatalogTables
 from atlas_streams.tables.partial import PartialProfile, applied_offset
@@ -42,6 +42,14 @@ __all__ = ["Partials", "partial_key", "register_profiler"]
 log = logging.getLogger(__name__)
 
 HOLE_CHECK_INTERVAL = 2.0  # s between comparisons of committed offsets with the watermarks
+# A partition's partial is published at most this often. Published after every batch, the
+# partials of small batches filled Faust's producer buffer: 100-message batches of a 12,000-row
+# dataset made ~480 messages of ~30 KB each (exact value tables), and the first merged profile
+# came 10 s after the worker had applied every row. What is not yet published when a worker
+# dies its successor reads again from the broker: the watermark shows where it ends.
+PUBLISH_INTERVAL = 0.5
+IDLE_HEAD_CHECKS = 3  # checks a committed offset below the end may stay with nothing processed
+IDLE_HEAD_SLOW_CHECKS = 15  # ... when this worker's partial does not hold every message yet
 
 
 def partial_key(dataset: str, partition: int) -> str:
@@ -49,8 +57,26 @@ def partial_key(dataset: str, partition: int) -> str:
     return f"{dataset}/{partition}"  # "/" cannot occur in a Kafka topic name
 
 
+@dataclass
+class Held:
+    """A partition's partial on the worker that holds the partition."""
+
+    published: bytes | None  # the last value published (or the table's copy when it came here)
+    state: PartialProfile | None = None  # the partial now, decoded; ahead of ``published``
+    dirty: bool = False  # ``state`` has rows ``published`` lacks
+    published_at: float = 0.0  # monotonic time of the last publication
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one step or flush at a time
+
+    @property
+    def watermark(self) -> int:
+        """Return the offset watermark of what this worker has applied."""
+        if self.state is not None:
+            return self.state.offset
+        return applied_offset(self.published) if self.published else -1
+
+
 class Partials:
-    """The latest partial of each source partition this worker holds, by key.
+    """The partials of the source partitions this worker holds, by key.
 
     A partition's first batch on this worker starts from every worker's copy of the state table
     (which may lag: the offset watermark tells); after that this worker's own latest value is
@@ -60,30 +86,19 @@ class Partials:
 
     def __init__(self, tables: CatalogTables) -> None:
         self.tables = tables
-        self.latest: dict[str, bytes] = {}
-        self.decoded: dict[str, PartialProfile] = {}  # the latest values, decoded
+        self.held: dict[str, Held] = {}
 
-    def get(self, key: str) -> bytes | None:
-        """Return the partial to continue from."""
-        return self.latest.get(key) or self.tables.state.get(key)
-
-    def take_decoded(self, key: str) -> PartialProfile | None:
-        """Return (and give up) the decoded form of the latest partial, if this worker has it."""
-        return self.decoded.pop(key, None) if key in self.latest else None
-
-    def keep(self, key: str, value: bytes, decoded: PartialProfile | None) -> None:
-        """Record this worker's new latest partial of ``key``."""
-        self.latest[key] = value
-        if decoded is not None:
-            self.decoded[key] = decoded
-        else:
-            self.decoded.pop(key, None)
+    def get(self, key: str) -> Held:
+        """Return the partition's partial, from the table's copy the first time."""
+        held = self.held.get(key)
+        if held is None:
+            held = self.held[key] = Held(self.tables.state.get(key))
+        return held
 
     def keep_only(self, keys: set[str]) -> None:
         """Forget the partials of partitions no longer assigned to this worker."""
-        for key in set(self.latest) - keys:
-            del self.latest[key]
-            self.decoded.pop(key, None)
+        for key in set(self.held) - keys:
+            del self.held[key]
 
 
 def register_profiler(
@@ -104,26 +119,51 @@ def register_profiler(
                       contiguous: bool = False) -> int | None:
         """Apply messages to one partition's partial; return where to backfill from, or None."""
         key = partial_key(dataset, partition)
-        step = await asyncio.to_thread(
-            profile_messages, partials.get(key), messages, decoded=partials.take_decoded(key),
-            options=replace(options, datetime_columns=settings.datetime_columns_of(dataset)),
-            max_message_bytes=settings.max_message_bytes,
-            deserializer=settings.deserializer_of(dataset), contiguous=contiguous,
-            label=f"dataset {dataset} partition {partition}",
-        )
-        for warning in step.warnings:
-            log.warning("%s", warning)
-        for index, reason in step.rejected:
-            deadletter.send_soon(value=dead_letter(messages[index], reason))
-        if step.partial is not None:
-            partials.keep(key, step.partial, step.state)
-            view_topic.send_soon(key=key, value=step.partial)
-        elif step.replays and (value := partials.get(key)) is not None:
-            # Replays only: the last run died after publishing but before its offsets were
-            # committed; publishing again is harmless (the view keeps the newer of equal ones).
-            partials.keep(key, value, None)
-            view_topic.send_soon(key=key, value=value)
-        return step.backfill_from
+        held = partials.get(key)
+        async with held.lock:
+            # A range read for a hole is published at once: it is rare, and it carries the
+            # refusals of a profile over its budget (tables/step.py).
+            encode = contiguous or time.monotonic() - held.published_at >= PUBLISH_INTERVAL
+            step = await asyncio.to_thread(
+                profile_messages, held.published, messages, decoded=held.state, encode=encode,
+                options=replace(options, datetime_columns=settings.datetime_columns_of(dataset)),
+                max_message_bytes=settings.max_message_bytes,
+                deserializer=settings.deserializer_of(dataset), contiguous=contiguous,
+                label=f"dataset {dataset} partition {partition}",
+            )
+            for warning in step.warnings:
+                log.warning("%s", warning)
+            for index, reason in step.rejected:
+                deadletter.send_soon(value=dead_letter(messages[index], reason))
+            held.state = step.state
+            if step.partial is not None:
+                _published(held, step.partial, view_topic, key)
+            elif step.applied:
+                held.dirty = True
+            elif step.replays and held.published is not None and not held.dirty:
+                # Replays only: the last run died after publishing but before its offsets were
+                # committed; publishing again is harmless (the view keeps the newer of equals).
+                _published(held, held.published, view_topic, key)
+            return step.backfill_from
+
+    @app.timer(PUBLISH_INTERVAL / 2, name="atlas-profile-publish")
+    async def publish_due() -> None:
+        # A partition's partial is published at most every PUBLISH_INTERVAL; the last rows of
+        # a partition that then goes quiet are published here.
+        now = time.monotonic()
+        for key, held in list(partials.held.items()):
+            if held.dirty and now - held.published_at >= PUBLISH_INTERVAL:
+                await _publish(held, view_topic, key)
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(app: faust.App, revoked: set[Any], **kwargs: Any) -> None:
+        # Publish what this worker applied before its offsets are committed and the partitions
+        # move on; whatever is lost here its next owner reads again from the broker.
+        for tp in revoked:
+            dataset = settings.dataset_of_topic(tp.topic)
+            held = partials.held.get(partial_key(dataset, tp.partition)) if dataset else None
+            if held is not None and held.dirty:
+                await _publish(held, view_topic, partial_key(dataset, tp.partition))
 
     @app.agent(channel, name="atlas-profiler")
     async def profiler(stream: faust.StreamT) -> None:
@@ -167,6 +207,7 @@ def _find_tail_holes(app: faust.App, partials: Partials, settings: Settings) -> 
     """Register the timer that re-reads what was committed but never profiled."""
     stuck: dict[Any, tuple[int, int]] = {}  # partition -> (watermark, committed) last seen
     seeks: set[tuple[Any, int, int]] = set()  # (partition, watermark, committed) sought back
+    idle_heads: dict[Any, tuple[int, int]] = {}  # partition -> (committed, checks unchanged)
 
     @app.timer(HOLE_CHECK_INTERVAL, name="atlas-profile-tail-holes")
     async def find_tail_holes() -> None:
@@ -176,16 +217,22 @@ def _find_tail_holes(app: faust.App, partials: Partials, settings: Settings) -> 
         # Faust's consumer to deliver them again, once for each such state.
         if app.rebalancing:
             stuck.clear()
+            idle_heads.clear()
             return
         consumer = app.consumer
         seen: dict[Any, tuple[int, int]] = {}
         for tp in consumer.assignment():
+            if (name := settings.dataset_of_topic(tp.topic)) is not None:
+                held = partials.held.get(partial_key(name, tp.partition))
+                await _reread_idle_head(consumer, tp, held, idle_heads)
             dataset = settings.dataset_of_topic(tp.topic)
-            stored = partials.get(partial_key(dataset, tp.partition)) if dataset else None
+            # A partition with no batch here yet starts from the table's copy: a hole after its
+            # last message shows only this way.
+            held = partials.get(partial_key(dataset, tp.partition)) if dataset else None
             committed = consumer._committed_offset.get(tp)  # noqa: SLF001 (no public reader)
-            if not stored or committed is None:
+            if held is None or committed is None:
                 continue
-            watermark = applied_offset(stored)
+            watermark = held.watermark
             if watermark < 0 or committed <= watermark + 1:
                 continue
             seen[tp] = (watermark, committed)
@@ -202,6 +249,64 @@ def _find_tail_holes(app: faust.App, partials: Partials, settings: Settings) -> 
                     log.warning("could not seek %s[%d]: %r", tp.topic, tp.partition, exc)
         stuck.clear()
         stuck.update(seen)
+
+
+def _published(held: Held, value: bytes, view_topic: faust.TopicT, key: str) -> None:
+    held.published, held.dirty, held.published_at = value, False, time.monotonic()
+    view_topic.send_soon(key=key, value=value)
+
+
+async def _publish(held: Held, view_topic: faust.TopicT, key: str) -> None:
+    """Publish a partition's unpublished rows now (its lock held while the value is written)."""
+    async with held.lock:
+        if not held.dirty or held.state is None:
+            return
+        try:
+            value = await asyncio.to_thread(held.state.to_bytes)
+        except ProfileError as exc:
+            # Its rows since the last publication are read again from the broker when the
+            # committed offset shows them missing (find_tail_holes), and refused there.
+            log.warning("partial %s no longer fits its byte budget (%s); its rows since %d are "
+                        "read again", key, exc, applied_offset(held.published or b"") if
+                        held.published else -1)
+            held.state, held.dirty = None, False
+            return
+        _published(held, value, view_topic, key)
+
+
+async def _reread_idle_head(
+    consumer: Any, tp: Any, held: Held | None, idle: dict[Any, tuple[int, int]]
+) -> None:
+    """Read a partition again from its committed offset when nothing moves it past it.
+
+    Messages a stream reads while flow control is suspended (right after an assignment, while
+    Faust recovers) are skipped unprocessed and not acknowledged (faust_compat). When later
+    messages are acknowledged, the consumer reads the head again; when there are none (the
+    skipped ones were the partition's last), nothing did: after a worker was killed, its
+    successor kept two partitions' commits 500-1,000 messages behind their end for minutes
+    (every row was counted: the killed worker had published them). A committed offset below
+    the partition's end with nothing acknowledged since is read again from there: after
+    ``IDLE_HEAD_CHECKS`` checks in a row when this worker's partial already holds every message
+    (the reread only replays), after ``IDLE_HEAD_SLOW_CHECKS`` otherwise (a busy profiler can
+    leave a partition's messages waiting that long in its queue).
+    """
+    committed = consumer._committed_offset.get(tp)  # noqa: SLF001 (no public reader)
+    end = consumer.highwater(tp)
+    if committed is None or end is None or end <= committed or consumer._acked.get(tp):  # noqa: SLF001
+        idle.pop(tp, None)
+        return
+    last, checks = idle.get(tp, (committed, 0))
+    checks = checks + 1 if last == committed else 1
+    idle[tp] = (committed, checks)
+    applied = held is not None and held.watermark >= end - 1
+    if checks % (IDLE_HEAD_CHECKS if applied else IDLE_HEAD_SLOW_CHECKS) == 0:
+        log.warning("%s[%d]: committed at %d of %d with nothing processed for %.0f s; reading "
+                    "from %d again", tp.topic, tp.partition, committed, end,
+                    checks * HOLE_CHECK_INTERVAL, committed)
+        try:
+            await consumer.seek(tp, committed)
+        except (KafkaError, AssertionError) as exc:  # revoked since: its owner checks
+            log.warning("could not seek %s[%d]: %r", tp.topic, tp.partition, exc)
 
 
 async def _backfill(

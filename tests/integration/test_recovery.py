@@ -16,7 +16,9 @@ N = 12_000
 
 
 def kill_mid_stream(cluster: Cluster, name: str) -> tuple[str, Path]:
-    worker = cluster.worker(name)
+    # Small batches: the merged view (made at most twice a second) shows progress before the
+    # end, so the kill lands mid-stream.
+    worker = cluster.worker(name, env={"ATLAS_BATCH_SIZE": "100"})
     dataset = cluster.dataset("crash")
     cluster.produce(dataset, rows(0, N))
     wait_until(lambda: 0 < (profile_of(worker, dataset) or {}).get("row_count", 0) < N,

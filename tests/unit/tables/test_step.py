@@ -135,3 +135,30 @@ def test_a_decoded_partial_is_taken_over_with_the_same_result_as_its_bytes() -> 
 
     assert counted(taken.partial) == counted(from_bytes.partial) == (4, 5)
     assert taken.state is first.state  # updated in place: no read back from bytes
+
+
+def test_without_encode_the_state_moves_on_and_nothing_is_written() -> None:
+    first = step(None, rows(0, 1))
+
+    deferred = profile_messages(first.partial, rows(2, 3), options=ProfileOptions(),
+                                max_message_bytes=1 << 20, decoded=first.state, encode=False)
+
+    assert deferred.partial is None and deferred.applied == 2 and deferred.watermark == 3
+    assert deferred.state is not None and deferred.state.profile.row_count == 4
+    later = profile_messages(first.partial, rows(4), options=ProfileOptions(),
+                             max_message_bytes=1 << 20, decoded=deferred.state)
+    assert counted(later.partial) == (4, 5)  # written from the state, not from ``stored``
+
+
+def test_a_state_ahead_of_its_bytes_that_overflows_reads_back_from_the_bytes() -> None:
+    options = ProfileOptions(max_profile_bytes=10_000)
+    first = profile_messages(None, rows(0), options=options, max_message_bytes=1 << 20)
+    wide = [Msg(2, b"{" + b",".join(b'"c%d": "v%d"' % (i, i) for i in range(3000)) + b"}")]
+    ahead = profile_messages(first.partial, rows(1), options=options, max_message_bytes=1 << 20,
+                             decoded=first.state, encode=False)
+
+    result = profile_messages(first.partial, wide, options=options, max_message_bytes=1 << 20,
+                              decoded=ahead.state)
+
+    # Row 1 lives only in the state: refusing from ``stored`` would lose it; read 1.. again.
+    assert result.partial is None and result.state is None and result.backfill_from == 1
