@@ -8,7 +8,6 @@ to the dead-letter topic with the reason :func:`decode_batch` gives.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +20,22 @@ __all__ = [
 
 PLAIN_COLUMN = "value"  # the one column of a string or bytes message
 PLAIN_DESERIALIZERS = ("string", "bytes")
-#: 20 digits in a row: maybe an integer beyond 64 bits, which orjson turns into a float.
-_LONG_DIGITS = re.compile(rb"[0-9]{20}")
+# An integer of 20 digits or more may be beyond 64 bits, which orjson turns into a float. To
+# find one, bytes are mapped so that digits become "0", a decimal point or exponent "." and
+# everything else " ": such an integer is then " " + 20 x "0" (a fraction's digits follow a
+# "."). A regex for 20 digits took ~25% of decoding and profiling 100-row messages: it ran at
+# ~70 MB/s over numeric JSON, and the fractions of small floats (0.0000777...) matched it;
+# translating and searching runs at ~1.5 GB/s.
+_INT_MARKS = bytes(
+    ord("0") if chr(i).isdigit() and i < 128 else ord(".") if chr(i) in ".eE" else ord(" ")
+    for i in range(256)
+)
+_LONG_INT = b" " + b"0" * 20
+
+
+def _may_hold_a_huge_int(value: bytes) -> bool:
+    """Return whether ``value`` may hold an integer beyond 64 bits (never False when it does)."""
+    return _LONG_INT in value.translate(_INT_MARKS)
 
 
 @dataclass(frozen=True)
@@ -63,10 +76,10 @@ def _exact_ints(value: bytes, doc: Any) -> Any:
     """Return ``doc``, parsed again keeping exact ints when ``value`` may hold a huge one.
 
     orjson decodes an integer beyond 64 bits as a float, which would turn its column into
-    floats; the standard library keeps it an int. Only values with 20 digits in a row (rare)
-    pay for the second parse; the check costs ~1 ms per MB.
+    floats; the standard library keeps it an int. Only values with an integer of 20 digits or
+    more (rare) pay for the second parse; the check costs ~0.7 ms per MB.
     """
-    if _LONG_DIGITS.search(value) is None:
+    if not _may_hold_a_huge_int(value):
         return doc
     return json.loads(value)
 
@@ -150,7 +163,7 @@ def _decode_all(values: Sequence[bytes | None], max_bytes: int) -> DecodedBatch 
         docs = list(map(orjson.loads, values))  # type: ignore[arg-type]  # no None, checked above
     except orjson.JSONDecodeError:
         return None
-    if _LONG_DIGITS.search(b"".join(values)):  # type: ignore[arg-type]  # no None here
+    if _may_hold_a_huge_int(b"".join(values)):  # type: ignore[arg-type]  # no None here
         # Each value ends with "}" or "]", so no run of digits spans two of them.
         docs = [_exact_ints(value, doc) for value, doc in zip(values, docs, strict=True)]  # type: ignore[arg-type]
     rows: list[dict[str, Any]] = []
