@@ -8,6 +8,15 @@ is skipped. The two are written in the same table value, so they can never disag
 A message at or below the watermark whose timestamp is newer than anything applied cannot be a
 replay: the broker lost its topics (the embedded broker keeps them in memory) and offsets started
 again. Then the watermark restarts in a new epoch and the rows are counted, never skipped.
+
+The same value carries the partition's event-time windows (``windows``, a
+:class:`~atlas_streams.windowing.PartitionWindows`), applied with the same plan, so the windows
+and the all-time profile hold exactly the same rows. And its ``lineage``: the session of the
+owner that wrote it and the position (epoch, offset) of the stored value that owner started
+from. Window parts are folded once by generation number, so two owners that started from
+different values may number the same rows differently: the view stores a value only when it
+continues the lineage it holds (:func:`continues`), and an owner whose lineage was left behind
+starts again from the stored value (``agents/profiler.py``).
 """
 
 from __future__ import annotations
@@ -18,16 +27,21 @@ from dataclasses import dataclass, field
 import msgpack
 
 from atlas_streams.profiling import DatasetProfile, ProfileOptions
+from atlas_streams.windowing import PartitionWindows, WindowStateError
 
 __all__ = [
     "FORMAT_VERSION",
     "BatchPlan",
+    "Lineage",
     "PartialFormatError",
     "PartialProfile",
     "applied_offset",
+    "continues",
+    "lineage_of",
     "merge_partials",
     "position",
     "plan_batch",
+    "windows_of",
 ]
 
 FORMAT_VERSION = 1
@@ -46,6 +60,8 @@ class PartialProfile:
     max_timestamp: int = -1  # highest message timestamp (ms) ever applied
     epoch: int = 0  # bumped each time the source log was found to have restarted
     resets: list[int] = field(default_factory=list)  # offsets at which epochs restarted
+    windows: PartitionWindows | None = None  # the partition's event-time windows
+    lineage: Lineage | None = None  # who wrote it, from which stored value (None: before both)
 
     @classmethod
     def zero(cls, options: ProfileOptions) -> PartialProfile:
@@ -54,8 +70,11 @@ class PartialProfile:
 
     def to_bytes(self) -> bytes:
         """Serialise with a leading format version."""
+        lineage = self.lineage
         body: bytes = msgpack.packb(
-            [self.offset, self.max_timestamp, self.epoch, self.resets, self.profile.to_bytes()],
+            [self.offset, self.max_timestamp, self.epoch, self.resets, self.profile.to_bytes(),
+             None if self.windows is None else self.windows.to_bytes(),
+             None if lineage is None else [lineage.session, *(lineage.base or ())]],
             use_bin_type=True,
         )
         return bytes([FORMAT_VERSION]) + body
@@ -63,14 +82,24 @@ class PartialProfile:
     @classmethod
     def from_bytes(cls, data: bytes) -> PartialProfile:
         """Parse bytes written by :meth:`to_bytes`."""
-        offset, max_ts, epoch, resets, profile = _unpack(data)
+        offset, max_ts, epoch, resets, profile, windows, lineage = _unpack(data)
         try:
             # ProfileFormatError is a ValueError: the caller sees one error for the whole value.
-            return cls(DatasetProfile.from_bytes(profile), offset, max_ts, epoch, resets)
-        except (ValueError, TypeError) as exc:
+            return cls(DatasetProfile.from_bytes(profile), offset, max_ts, epoch, resets,
+                       None if windows is None else PartitionWindows.from_bytes(windows),
+                       lineage)
+        except (ValueError, TypeError, WindowStateError) as exc:
             raise PartialFormatError(
                 f"corrupt partial profile ({exc}): rebuild the table from its topic"
             ) from None
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """The owner session that wrote a partial, and the stored value's position it started from."""
+
+    session: str
+    base: tuple[int, int] | None  # (epoch, offset) of the value it started from; None: nothing
 
 
 def applied_offset(data: bytes) -> int:
@@ -81,29 +110,65 @@ def applied_offset(data: bytes) -> int:
 
 def position(data: bytes) -> tuple[int, int]:
     """Return a stored partial's (epoch, watermark) without parsing its profile: newer is more."""
-    offset, _, epoch, _, _ = _unpack(data)
-    return epoch, offset
+    unpacked = _unpack(data)
+    return unpacked[2], unpacked[0]
 
 
-def _unpack(data: bytes) -> tuple[int, int, int, list[int], bytes]:
+def lineage_of(data: bytes) -> Lineage | None:
+    """Return a stored partial's lineage without parsing its profile (None: written before it)."""
+    return _unpack(data)[6]
+
+
+def windows_of(data: bytes) -> bytes | None:
+    """Return a stored partial's window state bytes without parsing its profile."""
+    return _unpack(data)[5]
+
+
+def continues(value: bytes, stored: bytes | None) -> bool:
+    """Return whether the view may store ``value`` over ``stored``: newer, in the same lineage.
+
+    Newer by (epoch, offset watermark) as before; and either from the owner session that wrote
+    ``stored``, or from an owner that started from exactly ``stored``. A value from an owner that
+    started from an older value (its copy of the table lagged) would carry window parts numbered
+    differently from those already folded: refused, and that owner starts again from ``stored``.
+    Values written before lineages existed continue anything newer.
+    """
+    if stored is None:
+        return True
+    if position(value) <= position(stored):
+        return False
+    mine, theirs = lineage_of(value), lineage_of(stored)
+    if mine is None or theirs is None or mine.session == theirs.session:
+        return True
+    return mine.base == position(stored)
+
+
+def _unpack(data: bytes) -> tuple[int, int, int, list[int], bytes, bytes | None, Lineage | None]:
     if not data or data[0] != FORMAT_VERSION:
         raise PartialFormatError(
             f"unknown partial-profile format {data[:1]!r}; this worker reads version "
             f"{FORMAT_VERSION}: upgrade the worker or rebuild the table from its topic"
         )
     try:
-        offset, max_ts, epoch, resets, profile = msgpack.unpackb(data[1:], raw=False)
+        fields = msgpack.unpackb(data[1:], raw=False)
+        # Values written before windows had five fields.
+        offset, max_ts, epoch, resets, profile, windows, lineage = (*fields, None, None)[:7]
         if not _all_ints(offset, max_ts, epoch) or not (
             isinstance(resets, list) and _all_ints(*resets)
         ):
             raise ValueError("the watermark fields are not integers")
-        if not isinstance(profile, bytes):
+        if not isinstance(profile, bytes) or not isinstance(windows, bytes | None):
             raise ValueError("the profile is not bytes")
+        if lineage is not None:
+            session, *base = lineage
+            if not isinstance(session, str) or base and not _all_ints(*base):
+                raise ValueError("the lineage is not a session and a position")
+            lineage = Lineage(session, (base[0], base[1]) if base else None)
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise PartialFormatError(
             f"corrupt partial profile ({exc}): rebuild the table from its topic"
         ) from None
-    return offset, max_ts, epoch, resets, profile
+    return offset, max_ts, epoch, resets, profile, windows, lineage
 
 
 def _all_ints(*values: object) -> bool:

@@ -6,20 +6,35 @@ loop goes on answering requests (a batch of 2,000 rows held the loop ~0.3 s; see
 ``agents/profiler.py``): decide which messages are new (:func:`~atlas_streams.tables.partial.
 plan_batch`), decode them a chunk at a time, update the profile, count the malformed ones.
 The agent then publishes the new partial and dead-letters the refused messages.
+
+The same step windows the new rows by event time into the partial's ``windows``
+(:func:`~atlas_streams.windowing.apply_batch`, after dropping what the dataset's window writer
+has folded: :func:`~atlas_streams.windowing.acknowledge`), against the same offset watermark,
+so each row is counted once in the all-time profile and once in a window (or counted as having
+no usable event time, or as older than the retention).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from atlas_streams.profiling import DatasetProfile, ProfileError, ProfileOptions
-from atlas_streams.tables.partial import PartialProfile, applied_offset, plan_batch
+from atlas_streams.tables.partial import Lineage, PartialProfile, applied_offset, plan_batch
+from atlas_streams.windowing import (
+    WINDOW_PROFILE_OPTIONS,
+    PartitionWindows,
+    WindowBatch,
+    WindowingConfig,
+    acknowledge,
+    apply_batch,
+)
 from atlas_streams.wire import decode_batch
 
-__all__ = ["DECODE_CHUNK_BYTES", "Message", "StepResult", "chunks", "profile_messages"]
+__all__ = ["DECODE_CHUNK_BYTES", "Message", "StepResult", "WindowAcks", "chunks",
+           "profile_messages"]
 
 DECODE_CHUNK_BYTES = 4 << 20  # bytes of message values decoded and profiled at a time, at most
 
@@ -51,6 +66,18 @@ class StepResult:
     applied: int = 0  # messages applied
     replays: bool = False  # only messages applied before: the stored value was current
     watermark: int = -1  # the partial's offset watermark after the step
+    # Messages with a row without a usable event time: (index into the messages, reason). They
+    # count in the all-time profile, in no window; dead-letter them with the reason.
+    window_rejected: tuple[tuple[int, str], ...] = ()
+    window_expired: int = 0  # rows older than the retention: counted, in no window
+
+
+@dataclass(frozen=True)
+class WindowAcks:
+    """What the dataset's window writer holds of a partition: drop it from the partial."""
+
+    folded: Mapping[int, int]  # window start -> next generation it expects from the partition
+    horizon: int | None  # windows ending at or before it are expired there
 
 
 def profile_messages(
@@ -64,6 +91,10 @@ def profile_messages(
     label: str = "",
     decoded: PartialProfile | None = None,
     encode: bool = True,
+    windowing: WindowingConfig | None = None,
+    acks: WindowAcks | None = None,
+    caught_up: bool = False,
+    lineage: Lineage | None = None,
 ) -> StepResult:
     """Apply one partition's messages to its stored partial.
 
@@ -76,6 +107,10 @@ def profile_messages(
     Unless the messages were read ``contiguous`` from the partition itself, new offsets with a
     hole after the watermark are not applied: the offset to read from is returned instead (the
     consumer lost a message on the way; applying the later ones would skip it for good).
+
+    With ``windowing`` the new rows are also windowed by event time (``caught_up``: the batch
+    reached the partition's end); ``acks`` drops what the window writer has folded first.
+    ``lineage`` is written into the new partial (``tables.partial.continues``).
     """
     if decoded is not None:
         state = decoded
@@ -121,17 +156,31 @@ def profile_messages(
     applied = [messages[i] for i in plan.apply]
     rejected: list[tuple[int, str]] = []
     index_of = {id(m): i for i, m in enumerate(messages)}
+    rows: list[dict[str, Any]] = []
+    row_message: list[int] = []  # per row: its message's index in ``messages``
     for chunk in chunks(applied):
         decoded = decode_batch([m.value for m in chunk], max_message_bytes, deserializer)
         rejected += [(index_of[id(chunk[r.index])], r.reason) for r in decoded.rejected]
         state.profile.update(decoded.rows, time.time())
         if decoded.rejected:
             state.profile.add_invalid(len(decoded.rejected))
+        if windowing is not None:
+            rows += decoded.rows
+            row_message += [index_of[id(chunk[m])] for m in decoded.row_message]
     state.offset = applied[-1].offset
     state.max_timestamp = max(state.max_timestamp, max(stamps[i] for i in plan.apply))
+    window_rejected: tuple[tuple[int, str], ...] = ()
+    window_expired = 0
+    if windowing is not None:
+        window_rejected, window_expired = _window(
+            state, messages, plan.apply, rows, row_message, plan.reset_at, windowing, acks,
+            caught_up)
+    if lineage is not None:
+        state.lineage = lineage
     if not encode:
         return StepResult(None, state, tuple(rejected), None, tuple(warnings), len(applied),
-                          watermark=state.offset)
+                          watermark=state.offset, window_rejected=window_rejected,
+                          window_expired=window_expired)
     try:
         value = state.to_bytes()
     except ProfileError as exc:
@@ -142,7 +191,35 @@ def profile_messages(
             return StepResult(None, None, backfill_from=start, warnings=tuple(warnings))
         return _over_budget(stored, options, applied, plan.apply, state, warnings, label, exc)
     return StepResult(value, state, tuple(rejected), None, tuple(warnings), len(applied),
-                      watermark=state.offset)
+                      watermark=state.offset, window_rejected=window_rejected,
+                      window_expired=window_expired)
+
+
+def _window(
+    state: PartialProfile, messages: Sequence[Message], apply: Sequence[int],
+    rows: list[dict[str, Any]], row_message: list[int], reset_at: int | None,
+    config: WindowingConfig, acks: WindowAcks | None, caught_up: bool,
+) -> tuple[tuple[tuple[int, str], ...], int]:
+    """Window the applied rows into ``state.windows``; return the refusals and expired rows."""
+    windows = state.windows
+    if windows is None:  # a partial from before windows: window from here on
+        before = state.offset if reset_at is None else -1
+        windows = PartitionWindows(offset=min(before, min(messages[i].offset for i in apply) - 1),
+                                   epoch=state.epoch)
+    if acks is not None:
+        windows = acknowledge(windows, acks.folded, acks.horizon)
+    offsets = [m.offset for m in messages]
+    stamps = [-1 if m.timestamp is None else int(m.timestamp * 1000) for m in messages]
+    batch = WindowBatch(rows, [offsets[m] for m in row_message],
+                        [stamps[m] for m in row_message], max(offsets[i] for i in apply),
+                        max(stamps[i] for i in apply))
+    step = apply_batch(windows, batch, config, WINDOW_PROFILE_OPTIONS, reset_at=reset_at,
+                       caught_up=caught_up)
+    state.windows = step.state
+    refused: dict[int, str] = {}
+    for rejection in step.rejections:  # one dead letter a message, with its first reason
+        refused.setdefault(row_message[rejection.row], f"event time: {rejection.reason}")
+    return tuple(sorted(refused.items())), step.expired
 
 
 def _over_budget(
@@ -158,7 +235,11 @@ def _over_budget(
     """
     state = PartialProfile.from_bytes(stored) if stored else PartialProfile.zero(options)
     state.offset, state.max_timestamp = after.offset, after.max_timestamp
-    state.epoch, state.resets = after.epoch, after.resets
+    state.epoch, state.resets, state.lineage = after.epoch, after.resets, after.lineage
+    if after.windows is not None:  # the refused rows are in no window either
+        state.windows = replace(state.windows or PartitionWindows(), offset=after.windows.offset,
+                                max_timestamp=after.windows.max_timestamp,
+                                epoch=after.windows.epoch)
     state.profile.add_invalid(len(applied))
     reason = (f"the dataset's profile would not fit its byte budget even with the smallest "
               f"sketches ({exc}): profile fewer columns (flatten less deeply, or split the "
