@@ -16,9 +16,10 @@ import orjson
 
 from atlas_streams.agents.context import current_event
 from atlas_streams.agents.sealing import Opener
+from atlas_streams.agents.windows import TICK_KEY, TICK_SECONDS, WindowWriter
 from atlas_streams.profiling import DatasetProfile
 from atlas_streams.tables.catalog import CatalogTables
-from atlas_streams.tables.partial import PartialFormatError, PartialProfile, position
+from atlas_streams.tables.partial import PartialFormatError, PartialProfile, continues
 
 __all__ = ["register_catalog_agents"]
 
@@ -44,16 +45,29 @@ def register_catalog_agents(
     """Register the view and snapshot agents; return the snapshot agent (for ``ask``)."""
 
     merger = Merger(tables)
+    writer = WindowWriter(tables)
 
     @app.agent(view_topic, name="atlas-profile-view")
     async def profile_view(stream: faust.StreamT) -> None:
         async for events in stream.take_events(VIEW_BATCH, within=VIEW_BATCH_SECONDS):
             with current_event(events[-1]):
-                touched = _keep_newer(tables, [(e.key, e.value) for e in events], merger)
-                for dataset in touched:
+                updates = [(e.key, e.value) for e in events if e.key != TICK_KEY]
+                stored = _keep_newer(tables, updates, merger)
+                for dataset in {key.rpartition("/")[0] for key in stored}:
                     merged = merger.merge(dataset)
                     if merged is not None:
                         tables.merged[dataset] = merged.to_bytes()
+                # Each key's latest stored value holds every part of the earlier ones the
+                # writer has not folded: absorbing it alone is the same as absorbing each.
+                writer.absorb_stored(stored.items())
+                if len(updates) < len(events):
+                    writer.tick_all()
+
+    @app.timer(TICK_SECONDS, name="atlas-window-tick")
+    async def window_tick() -> None:
+        # Only the view agent reads it: a quiet dataset's windows close within a tick of their
+        # grace, whichever worker holds the view topic.
+        await view_topic.send(key=TICK_KEY, value=b"tick")
 
     @app.agent(commands, name="atlas-catalog-commands")
     async def catalog_commands(stream: faust.StreamT) -> Any:
@@ -64,6 +78,9 @@ def register_catalog_agents(
             elif body.get("type") == "snapshot":
                 tables.snapshots[body["run_id"]] = orjson.dumps(body)
                 yield {"ok": True, "run_id": body["run_id"]}
+            elif body.get("type") == "windowing" and tables.windowing is not None:
+                tables.windowing[body["dataset_id"]] = orjson.dumps(body["config"])
+                yield {"ok": True}
             else:
                 yield {"ok": False, "error": f"unknown catalog command {body.get('type')!r}"}
 
@@ -116,25 +133,27 @@ class Merger:
 
 def _keep_newer(
     tables: CatalogTables, updates: list[tuple[str, bytes]], merger: Merger
-) -> set[str]:
-    """Store each partial that is newer than the stored one; return the datasets touched.
+) -> dict[str, bytes]:
+    """Store each partial that continues the stored one; return the latest stored per key.
 
     Only the profiler that holds a partition publishes its partials, in offset order, but a
     worker the group already replaced (a zombie) may still publish an older one after its
     successor's, and a profiler republishes after a crash: neither may move a partial back.
+    Nor may an owner that started from an older copy than the stored value (its window parts
+    are numbered apart): it starts again from the stored value (``tables.partial.continues``).
     """
-    touched = set()
+    stored: dict[str, bytes] = {}
     for key, value in updates:
         if not isinstance(key, str) or not value:
             continue
         current = tables.state.owned(key)
         try:
-            if current is not None and position(value) <= position(current):
+            if not continues(value, current):
                 continue
         except PartialFormatError:
             log.error("profile-view: %r is not a partial profile; ignored", key)
             continue
         tables.state[key] = value
         merger.stored(key)
-        touched.add(key.rpartition("/")[0])
-    return touched
+        stored[key] = value
+    return stored

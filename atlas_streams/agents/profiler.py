@@ -19,6 +19,7 @@ import contextlib
 import functools
 import logging
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,12 +31,22 @@ from aiokafka.errors import KafkaError
 from atlas_streams.agents.backfill import BackfillStalled, read_range
 from atlas_streams.agents.batching import take_events_bounded
 from atlas_streams.agents.deadletter import dead_letter
+from atlas_streams.agents.windows import windowing_of
 from atlas_streams.metrics import WorkerMetrics
 from atlas_streams.profiling import ProfileError, ProfileOptions
 from atlas_streams.settings import Settings
 from atlas_streams.tables.catalog import CatalogTables
-from atlas_streams.tables.partial import PartialProfile, applied_offset
-from atlas_streams.tables.step import Message, profile_messages
+from atlas_streams.tables.partial import (
+    Lineage,
+    PartialFormatError,
+    PartialProfile,
+    applied_offset,
+    caught_up_of,
+    lineage_of,
+    position,
+)
+from atlas_streams.tables.step import Message, WindowAcks, profile_messages
+from atlas_streams.tables.windows import acks_from_bytes
 
 __all__ = ["Partials", "partial_key", "register_profiler"]
 
@@ -66,6 +77,42 @@ class Held:
     dirty: bool = False  # ``state`` has rows ``published`` lacks
     published_at: float = 0.0  # monotonic time of the last publication
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one step or flush at a time
+    # This worker's lineage for the partition (tables.partial.continues): a session of its own,
+    # and the position of the stored value it started from.
+    session: str = field(default_factory=lambda: uuid.uuid4().hex)
+    base: tuple[int, int] | None = None
+    seen: bytes | None = None  # the table copy last checked for another lineage
+
+    def __post_init__(self) -> None:
+        if self.published is not None and self.base is None:
+            self.base = _position(self.published)
+        self.seen = self.published
+
+    @property
+    def lineage(self) -> Lineage:
+        """Return the lineage this worker writes into the partition's partials."""
+        return Lineage(self.session, self.base)
+
+    def left_behind(self, copy: bytes | None) -> bool:
+        """Start again from the table's ``copy`` if the view stored another owner's value.
+
+        The view stores a value of another session past this worker's start only when this
+        worker's lineage is not the one it follows (this worker started from a copy that
+        lagged, or another owner still published): this worker's values will be refused, so it
+        drops its rows since and reads them again from the broker on top of ``copy``.
+        """
+        if copy is None or copy == self.seen or copy == self.published:
+            return False
+        self.seen = copy
+        try:
+            lineage, at = lineage_of(copy), position(copy)
+        except PartialFormatError:
+            return False
+        if lineage is None or lineage.session == self.session or (
+                self.base is not None and at <= self.base):
+            return False
+        self.published, self.state, self.dirty, self.base = copy, None, False, at
+        return True
 
     @property
     def watermark(self) -> int:
@@ -73,6 +120,13 @@ class Held:
         if self.state is not None:
             return self.state.offset
         return applied_offset(self.published) if self.published else -1
+
+
+def _position(value: bytes) -> tuple[int, int] | None:
+    try:
+        return position(value)
+    except PartialFormatError:
+        return None
 
 
 class Partials:
@@ -95,6 +149,16 @@ class Partials:
             held = self.held[key] = Held(self.tables.state.get(key))
         return held
 
+    def rebase_if_left_behind(self, key: str, held: Held) -> bool:
+        """Start ``held`` again from the table's copy when its lineage was left behind."""
+        started = held.base
+        if held.left_behind(self.tables.state.get(key)):
+            log.warning("partial %s: the view stored another owner's value at %s after this "
+                        "worker started from %s; starting again from it", key, held.base,
+                        started)
+            return True
+        return False
+
     def keep_only(self, keys: set[str]) -> None:
         """Forget the partials of partitions no longer assigned to this worker."""
         for key in set(self.held) - keys:
@@ -115,12 +179,17 @@ def register_profiler(
     partials = Partials(tables)
     observed = metrics if metrics is not None else WorkerMetrics()  # unscraped when not given
 
+    def acks_of(key: str) -> WindowAcks | None:
+        value = tables.window_acks.get(key) if tables.window_acks is not None else None
+        return acks_from_bytes(value) if value else None
+
     async def profile(dataset: str, partition: int, messages: Sequence[Any],
-                      contiguous: bool = False) -> int | None:
+                      contiguous: bool = False, caught_up: bool = False) -> int | None:
         """Apply messages to one partition's partial; return where to backfill from, or None."""
         key = partial_key(dataset, partition)
         held = partials.get(key)
         async with held.lock:
+            partials.rebase_if_left_behind(key, held)
             # A range read for a hole is published at once: it is rare, and it carries the
             # refusals of a profile over its budget (tables/step.py).
             encode = contiguous or time.monotonic() - held.published_at >= PUBLISH_INTERVAL
@@ -130,10 +199,12 @@ def register_profiler(
                 max_message_bytes=settings.max_message_bytes,
                 deserializer=settings.deserializer_of(dataset), contiguous=contiguous,
                 label=f"dataset {dataset} partition {partition}",
+                windowing=windowing_of(tables, dataset), acks=acks_of(key),
+                caught_up=caught_up, lineage=held.lineage,
             )
             for warning in step.warnings:
                 log.warning("%s", warning)
-            for index, reason in step.rejected:
+            for index, reason in (*step.rejected, *step.window_rejected):
                 deadletter.send_soon(value=dead_letter(messages[index], reason))
             held.state = step.state
             if step.partial is not None:
@@ -152,6 +223,8 @@ def register_profiler(
         # a partition that then goes quiet are published here.
         now = time.monotonic()
         for key, held in list(partials.held.items()):
+            if not held.lock.locked():
+                partials.rebase_if_left_behind(key, held)
             if held.dirty and now - held.published_at >= PUBLISH_INTERVAL:
                 await _publish(held, view_topic, key)
 
@@ -185,7 +258,8 @@ def register_profiler(
                 if dataset is None:
                     continue
                 messages = [event.message for event in group]
-                hole = await profile(dataset, partition, messages)
+                hole = await profile(dataset, partition, messages,
+                                     caught_up=_caught_up(app, group[-1].message))
                 if hole is not None:
                     end = max(m.offset for m in messages) + 1
                     await _backfill(functools.partial(profile, dataset, partition),
@@ -199,11 +273,12 @@ def register_profiler(
                 if (d := settings.dataset_of_topic(tp.topic)) is not None}
         partials.keep_only(keep)
 
-    _find_tail_holes(app, partials, settings)
+    _find_tail_holes(app, partials, settings, view_topic)
     return profiler
 
 
-def _find_tail_holes(app: faust.App, partials: Partials, settings: Settings) -> None:
+def _find_tail_holes(app: faust.App, partials: Partials, settings: Settings,
+                     view_topic: faust.TopicT) -> None:
     """Register the timer that re-reads what was committed but never profiled."""
     stuck: dict[Any, tuple[int, int]] = {}  # partition -> (watermark, committed) last seen
     seeks: set[tuple[Any, int, int]] = set()  # (partition, watermark, committed) sought back
@@ -225,6 +300,9 @@ def _find_tail_holes(app: faust.App, partials: Partials, settings: Settings) -> 
             if (name := settings.dataset_of_topic(tp.topic)) is not None:
                 held = partials.held.get(partial_key(name, tp.partition))
                 await _reread_idle_head(consumer, tp, held, idle_heads)
+                if held is not None:
+                    await _mark_caught_up(held, consumer, tp, view_topic,
+                                          partial_key(name, tp.partition))
             dataset = settings.dataset_of_topic(tp.topic)
             # A partition with no batch here yet starts from the table's copy: a hole after its
             # last message shows only this way.
@@ -249,6 +327,40 @@ def _find_tail_holes(app: faust.App, partials: Partials, settings: Settings) -> 
                     log.warning("could not seek %s[%d]: %r", tp.topic, tp.partition, exc)
         stuck.clear()
         stuck.update(seen)
+
+
+async def _mark_caught_up(held: Held, consumer: Any, tp: Any, view_topic: faust.TopicT,
+                          key: str) -> None:
+    """Publish that a partition's windows read it to the end, when its last batch did not know.
+
+    A batch learns it from the consumer's highwater, which can lag the fetch that brought it:
+    the partition's last batch then says "not caught up", and nothing later would correct it,
+    so the dataset's last window would never close by the quiet rule.
+    """
+    end = consumer.highwater(tp)
+    if end is None or held.watermark < 0 or held.watermark + 1 < end or held.lock.locked():
+        return
+    async with held.lock:
+        state = held.state
+        if state is None and held.published:
+            if caught_up_of(held.published):
+                return
+            state = await asyncio.to_thread(PartialProfile.from_bytes, held.published)
+        if state is None or state.windows is None or state.windows.caught_up:
+            return
+        state.windows = replace(state.windows, caught_up=True)
+        state.lineage = held.lineage
+        held.state, held.dirty = state, True
+    await _publish(held, view_topic, key)
+
+
+def _caught_up(app: faust.App, message: Any) -> bool:
+    """Return whether ``message`` is its partition's last (the merger's idleness rule)."""
+    try:
+        end = app.consumer.highwater(message.tp)
+    except Exception:  # noqa: BLE001 (no consumer yet, or the partition left: not caught up)
+        return False
+    return end is not None and message.offset + 1 >= end
 
 
 def _published(held: Held, value: bytes, view_topic: faust.TopicT, key: str) -> None:

@@ -38,6 +38,11 @@ ENDPOINT_PERMISSIONS: Mapping[tuple[str, str], Guard] = MappingProxyType({
     ("GET", "/catalog/datasets/{dataset_id}/profile"):        Guard("catalog:read", "dataset_id"),
     ("POST", "/catalog/datasets/{dataset_id}/profile"):       Guard("catalog:write", "dataset_id"),
     ("GET", "/catalog/datasets/{dataset_id}/snapshots"):      Guard("catalog:read", "dataset_id"),
+    ("PUT", "/catalog/datasets/{dataset_id}/windowing"):      Guard("catalog:write", "dataset_id"),
+    ("GET", "/catalog/datasets/{dataset_id}/windowing"):      Guard("catalog:read", "dataset_id"),
+    ("GET", "/catalog/datasets/{dataset_id}/windows"):        Guard("catalog:read", "dataset_id"),
+    ("GET", "/catalog/datasets/{dataset_id}/windows/{start}"): Guard("catalog:read", "dataset_id"),
+    ("GET", "/catalog/datasets/{dataset_id}/drift"):          Guard("catalog:read", "dataset_id"),
     ("GET", "/catalog/profile/by-run/{run_id}"):              Guard("catalog:read"),
     ("POST", "/catalog/profile/by-run/{run_id}"):             Guard("catalog:read"),  # a read
     # operations

@@ -16,6 +16,19 @@
   and all give the same bytes: sketch merges are randomised (KLL), so they are done once, by
   one writer.
 - ``profile_snapshots`` keeps frozen merged profiles by run id, global as well.
+
+Event-time windows (``agents/windows.py``; the view agent is their one writer, as it is the one
+reader of every partial, in the order they were stored):
+
+- ``window_profiles`` (owned): one :class:`~atlas_streams.windowing.WindowProfile` per
+  ``"<dataset>/<window start ms>"``;
+- ``window_index`` (owned): per dataset its :class:`~atlas_streams.windowing.DatasetClock` and
+  a summary of each window (rows, late rows, closed, generations folded per partition), so the
+  web view lists windows without decoding their profiles;
+- ``window_acks`` (global): per ``"<dataset>/<partition>"`` what the writer folded and its
+  expiry horizon, read by the partition's owner to drop those parts from its partial;
+- ``windowing`` (global): each configured dataset's windowing JSON, written by the catalog
+  command agent (``PUT /catalog/datasets/{id}/windowing``).
 """
 
 from __future__ import annotations
@@ -38,6 +51,10 @@ class CatalogTables:
     state: OwnedTable  # "<dataset>/<partition>" -> PartialProfile bytes
     merged: Any  # faust.GlobalTable[str, bytes]
     snapshots: Any  # faust.GlobalTable[str, bytes]
+    windows: OwnedTable | None = None  # "<dataset>/<start>" -> WindowProfile bytes
+    window_index: OwnedTable | None = None  # dataset -> clock and window summaries
+    window_acks: Any = None  # faust.GlobalTable: "<dataset>/<partition>" -> acks
+    windowing: Any = None  # faust.GlobalTable: dataset -> windowing config JSON
 
 
 def define_catalog_tables(app: faust.App) -> CatalogTables:
@@ -54,4 +71,12 @@ def define_catalog_tables(app: faust.App) -> CatalogTables:
     snapshots = app.GlobalTable(
         "profile_snapshots", partitions=1, recovery_buffer_size=1, help="frozen profiles", **raw()
     )
-    return CatalogTables(state, merged, snapshots)
+    windows = define_owned_table(app, "window_profiles", "event-time window profiles")
+    index = define_owned_table(app, "window_index", "each dataset's windows and their clock")
+    acks = app.GlobalTable(
+        "window_acks", partitions=1, recovery_buffer_size=1, help="window parts folded", **raw()
+    )
+    windowing = app.GlobalTable(
+        "windowing", partitions=1, recovery_buffer_size=1, help="windowing configs", **raw()
+    )
+    return CatalogTables(state, merged, snapshots, windows, index, acks, windowing)

@@ -36,6 +36,7 @@ __all__ = [
     "PartialFormatError",
     "PartialProfile",
     "applied_offset",
+    "caught_up_of",
     "continues",
     "lineage_of",
     "merge_partials",
@@ -74,7 +75,8 @@ class PartialProfile:
         body: bytes = msgpack.packb(
             [self.offset, self.max_timestamp, self.epoch, self.resets, self.profile.to_bytes(),
              None if self.windows is None else self.windows.to_bytes(),
-             None if lineage is None else [lineage.session, *(lineage.base or ())]],
+             None if lineage is None else [lineage.session, *(lineage.base or ())],
+             self.windows is not None and self.windows.caught_up],
             use_bin_type=True,
         )
         return bytes([FORMAT_VERSION]) + body
@@ -82,7 +84,7 @@ class PartialProfile:
     @classmethod
     def from_bytes(cls, data: bytes) -> PartialProfile:
         """Parse bytes written by :meth:`to_bytes`."""
-        offset, max_ts, epoch, resets, profile, windows, lineage = _unpack(data)
+        offset, max_ts, epoch, resets, profile, windows, lineage, _ = _unpack(data)
         try:
             # ProfileFormatError is a ValueError: the caller sees one error for the whole value.
             return cls(DatasetProfile.from_bytes(profile), offset, max_ts, epoch, resets,
@@ -119,6 +121,11 @@ def lineage_of(data: bytes) -> Lineage | None:
     return _unpack(data)[6]
 
 
+def caught_up_of(data: bytes) -> bool:
+    """Return whether a stored partial's windows had read their partition to its end."""
+    return _unpack(data)[7]
+
+
 def windows_of(data: bytes) -> bytes | None:
     """Return a stored partial's window state bytes without parsing its profile."""
     return _unpack(data)[5]
@@ -135,15 +142,20 @@ def continues(value: bytes, stored: bytes | None) -> bool:
     """
     if stored is None:
         return True
-    if position(value) <= position(stored):
-        return False
     mine, theirs = lineage_of(value), lineage_of(stored)
-    if mine is None or theirs is None or mine.session == theirs.session:
-        return True
-    return mine.base == position(stored)
+    same = mine is None or theirs is None or mine.session == theirs.session
+    if position(value) == position(stored):
+        # The owner found its partition read to the end after its last batch: the merger's
+        # idleness and quiet rules need to know (nothing else changed).
+        return same and caught_up_of(value) and not caught_up_of(stored)
+    if position(value) < position(stored):
+        return False
+    return same or mine is not None and mine.base == position(stored)
 
 
-def _unpack(data: bytes) -> tuple[int, int, int, list[int], bytes, bytes | None, Lineage | None]:
+def _unpack(
+    data: bytes,
+) -> tuple[int, int, int, list[int], bytes, bytes | None, Lineage | None, bool]:
     if not data or data[0] != FORMAT_VERSION:
         raise PartialFormatError(
             f"unknown partial-profile format {data[:1]!r}; this worker reads version "
@@ -152,7 +164,8 @@ def _unpack(data: bytes) -> tuple[int, int, int, list[int], bytes, bytes | None,
     try:
         fields = msgpack.unpackb(data[1:], raw=False)
         # Values written before windows had five fields.
-        offset, max_ts, epoch, resets, profile, windows, lineage = (*fields, None, None)[:7]
+        offset, max_ts, epoch, resets, profile, windows, lineage, caught_up = (
+            *fields, None, None, False)[:8]
         if not _all_ints(offset, max_ts, epoch) or not (
             isinstance(resets, list) and _all_ints(*resets)
         ):
@@ -168,7 +181,7 @@ def _unpack(data: bytes) -> tuple[int, int, int, list[int], bytes, bytes | None,
         raise PartialFormatError(
             f"corrupt partial profile ({exc}): rebuild the table from its topic"
         ) from None
-    return offset, max_ts, epoch, resets, profile, windows, lineage
+    return offset, max_ts, epoch, resets, profile, windows, lineage, bool(caught_up)
 
 
 def _all_ints(*values: object) -> bool:

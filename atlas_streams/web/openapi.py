@@ -27,6 +27,7 @@ __all__ = ["API_KEY_SCHEME", "build_document", "routes", "served_routes"]
 API_KEY_SCHEME = "ApiKey"
 _PATH_PARAM = re.compile(r"{(\w+)}")
 _ERRORS = {
+    400: "A query or path parameter is malformed (the message and `field` name it)",
     401: "No key, or an unknown or disabled one: send a valid key in the X-API-Key header",
     403: "The key's roles do not grant the permission this endpoint needs",
     404: "No such resource (a dataset the caller may not see answers the same)",

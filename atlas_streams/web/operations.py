@@ -85,6 +85,22 @@ OPERATIONS: Mapping[tuple[str, str], Operation] = MappingProxyType({
                   {"type": "integer", "minimum": 1, "maximum": 1000}),)),
     ("GET", "/catalog/profile/by-run/{run_id}"): Operation("catalog", "Snapshot", errors=(404,)),
     ("POST", "/catalog/profile/by-run/{run_id}"): Operation("catalog", "Snapshot", errors=(404,)),
+    # windows and drift
+    ("PUT", "/catalog/datasets/{dataset_id}/windowing"): Operation(
+        "windows", "Windowing", body="WindowingUpdate", errors=(404, 409, *_BODY, 503)),
+    ("GET", "/catalog/datasets/{dataset_id}/windowing"): Operation(
+        "windows", "Windowing", errors=(404,)),
+    ("GET", "/catalog/datasets/{dataset_id}/windows"): Operation(
+        "windows", "WindowList", errors=(400, 404), query=(
+            Query("since", "only windows starting at or after this time (ISO-8601)"),
+            Query("until", "only windows ending at or before this time (ISO-8601)"))),
+    ("GET", "/catalog/datasets/{dataset_id}/windows/{start}"): Operation(
+        "windows", "Profile", errors=(400, 404)),
+    ("GET", "/catalog/datasets/{dataset_id}/drift"): Operation(
+        "windows", "Drift", errors=(400, 404), query=(
+            Query("reference", "window:<start ISO>, range:<since ISO>/<until ISO>, "
+                  "run:<run_id> or latest", required=True),
+            Query("current", "the same kinds of reference", required=True))),
     # access control
     ("GET", "/rbac/roles"): Operation("rbac", "Roles"),
     ("GET", "/rbac/permissions"): Operation("rbac", "Permissions"),

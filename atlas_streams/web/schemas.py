@@ -217,4 +217,25 @@ SCHEMAS: Mapping[str, Schema] = MappingProxyType({
                        stages={"type": "object", "additionalProperties": STRINGS}),
     "Artifact": _object(("uri", "sha256", "size"), uri=STRING, sha256=STRING, size=INTEGER),
     "Binary": {"type": "string", "format": "binary"},
+    "WindowingUpdate": {"type": "object", "additionalProperties": False,
+                        "properties": {"event_time": _nullable(STRING), "size": STRING,
+                                       "grace": STRING, "retention": STRING}},
+    "Windowing": _object(("dataset_id", "configured", "event_time", "size", "grace",
+                          "retention"), dataset_id=STRING, configured=BOOLEAN,
+                         event_time=_nullable(STRING), size=STRING, grace=STRING,
+                         retention=STRING),
+    "WindowList": _object(
+        ("dataset_id", "windows", "count"), dataset_id=STRING, count=INTEGER,
+        watermark=_nullable(TIME), rejected_count=INTEGER, expired_count=INTEGER,
+        windows=array_of(_object(("start", "end", "row_count", "late_count", "closed"),
+                                 start=TIME, end=TIME, row_count=INTEGER,
+                                 late_count=INTEGER, closed=BOOLEAN))),
+    "Drift": _object(
+        ("reference", "current", "columns", "drifted_columns", "schema_changes", "drift"),
+        dataset_id=STRING, reference=STRING, current=STRING, drifted_columns=STRINGS,
+        drift=BOOLEAN, schema_changes=ANY_OBJECT,
+        columns={"type": "object", "additionalProperties": _object(
+            ("type", "metrics", "bounds", "drift", "by"), type=STRING,
+            metrics={"type": "object", "additionalProperties": _nullable(NUMBER)},
+            bounds=ANY_OBJECT, drift=BOOLEAN, by=STRINGS)}),
 })

@@ -12,7 +12,16 @@ from mode import Service
 
 from atlas_streams.registry import RegistryError
 from atlas_streams.runtime import Atlas
-from atlas_streams.web import auth, catalog, dashboard, metrics, models, openapi, rbac
+from atlas_streams.web import (
+    auth,
+    catalog,
+    dashboard,
+    metrics,
+    models,
+    openapi,
+    rbac,
+    windows,
+)
 from atlas_streams.web.context import ATLAS
 from atlas_streams.web.errors import HttpError, json_error, json_response, registry_status
 from atlas_streams.web.floods import FailureSummary
@@ -67,6 +76,7 @@ def build_application(atlas: Atlas, middlewares: list[Any]) -> web.Application:
     application[catalog.REPORTS] = ReportCache()
     application.router.add_get("/health", health)
     application.router.add_routes(catalog.routes)
+    application.router.add_routes(windows.routes)
     application.router.add_routes(rbac.routes)
     application.router.add_routes(dashboard.routes)
     application.router.add_routes(models.routes)

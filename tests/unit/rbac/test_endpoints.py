@@ -54,6 +54,11 @@ def test_dataset_params_are_route_params_named_dataset() -> None:
         ("GET", "/catalog/datasets/{dataset_id}/profile"),
         ("POST", "/catalog/datasets/{dataset_id}/profile"),
         ("GET", "/catalog/datasets/{dataset_id}/snapshots"),
+        ("PUT", "/catalog/datasets/{dataset_id}/windowing"),
+        ("GET", "/catalog/datasets/{dataset_id}/windowing"),
+        ("GET", "/catalog/datasets/{dataset_id}/windows"),
+        ("GET", "/catalog/datasets/{dataset_id}/windows/{start}"),
+        ("GET", "/catalog/datasets/{dataset_id}/drift"),
         ("GET", "/rbac/check-dataset-access/{dataset}"),
     }
     for (_, template), guard in ENDPOINT_PERMISSIONS.items():

@@ -110,9 +110,11 @@ def test_the_lineage_is_written_and_read_back() -> None:
     assert isinstance(PartialProfile.from_bytes(result.partial).windows, PartitionWindows)
 
 
-def _value(offset: int, session: str, base: tuple[int, int] | None) -> bytes:
+def _value(offset: int, session: str, base: tuple[int, int] | None,
+           caught_up: bool = False) -> bytes:
     state = PartialProfile.zero(ProfileOptions())
     state.offset, state.lineage = offset, Lineage(session, base)
+    state.windows = PartitionWindows(offset=offset, caught_up=caught_up)
     return state.to_bytes()
 
 
@@ -125,3 +127,11 @@ def test_the_view_stores_only_values_that_continue_its_lineage() -> None:
     # An owner that started from an older copy numbered window parts its own way: refused.
     assert not continues(_value(120, "b", (0, 50)), stored)
     assert not continues(_value(120, "b", None), stored)
+
+
+def test_the_same_position_is_stored_again_only_to_say_the_partition_was_read_to_its_end() -> None:
+    stored = _value(100, "a", None)
+    assert not continues(_value(100, "a", None), stored)
+    assert continues(_value(100, "a", None, caught_up=True), stored)
+    assert not continues(_value(100, "b", None, caught_up=True), stored)
+    assert not continues(_value(100, "a", None, caught_up=True), _value(100, "a", None, True))

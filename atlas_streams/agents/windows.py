@@ -1,0 +1,157 @@
+"""The single writer of every dataset's windows, run inside the profile-view agent.
+
+The view agent stores each partition's partial when it continues the stored one
+(``tables.partial.continues``), in the order the owners published them; here each stored
+value's window state is ``absorb``ed into the dataset's window profiles and clock, and the
+index, the window profiles and the partitions' acks are written. Every ``TICK_SECONDS`` a tick
+message on the view topic (sent by every worker's timer; only the view agent reads it) runs
+``tick``, which closes the windows of a quiet dataset. Windows that closed, or were corrected
+by a late row, are handed to ``on_closed`` (drift monitors).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import orjson
+
+from atlas_streams.tables.catalog import CatalogTables
+from atlas_streams.tables.partial import PartialFormatError, windows_of
+from atlas_streams.tables.windows import WindowIndex, acks_bytes, recorded
+from atlas_streams.windowing import (
+    WINDOW_PROFILE_OPTIONS,
+    MergeStep,
+    PartitionWindows,
+    WindowingConfig,
+    WindowingError,
+    WindowProfile,
+    absorb,
+    needed,
+    resume,
+    tick,
+)
+
+__all__ = ["TICK_KEY", "TICK_SECONDS", "WindowWriter", "windowing_of"]
+
+log = logging.getLogger(__name__)
+
+TICK_KEY = "\x00tick"  # the key of tick messages on the view topic: never a partial's key
+TICK_SECONDS = 1.0
+
+_configs: dict[bytes, WindowingConfig] = {}
+
+
+def windowing_of(tables: CatalogTables, dataset: str) -> WindowingConfig:
+    """Return the dataset's windowing: its stored config, or the defaults."""
+    stored = tables.windowing.get(dataset) if tables.windowing is not None else None
+    if not stored:
+        return WindowingConfig()
+    config = _configs.get(stored)
+    if config is None:
+        try:
+            config = WindowingConfig.from_json(orjson.loads(stored))
+        except (ValueError, WindowingError) as exc:
+            log.error("windowing of %s is unreadable (%s); using the defaults", dataset, exc)
+            config = WindowingConfig()
+        _configs[stored] = config
+    return config
+
+
+class WindowWriter:
+    """Absorb partitions' window states; write windows, index and acks (view agent only)."""
+
+    def __init__(self, tables: CatalogTables,
+                 on_closed: Callable[[str, list[int]], None] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.tables = tables
+        self.on_closed = on_closed
+        self.now = lambda: int(clock() * 1000)
+        self._resumed: set[str] = set()
+
+    @property
+    def enabled(self) -> bool:
+        """Return whether the window tables are registered."""
+        return self.tables.windows is not None and self.tables.window_index is not None
+
+    def absorb_stored(self, stored: Iterable[tuple[str, bytes]]) -> None:
+        """Take in each stored partial's windows (the latest value per key, in order)."""
+        if not self.enabled:
+            return
+        for key, value in stored:
+            dataset, _, partition = key.rpartition("/")
+            try:
+                raw = windows_of(value)
+                state = None if raw is None else PartitionWindows.from_bytes(raw)
+            except (PartialFormatError, WindowingError) as exc:
+                log.error("windows of %s are unreadable (%s); skipped", key, exc)
+                continue
+            if state is None or not partition.isdigit():
+                continue
+            index = self._index(dataset)
+            config = windowing_of(self.tables, dataset)
+            windows = self._load(dataset, needed(index.clock, state))
+            step = absorb(index.clock, windows, int(partition), state, config,
+                          WINDOW_PROFILE_OPTIONS, self.now())
+            self._write(dataset, recorded(index, step, int(partition), state), step, config)
+
+    def tick_all(self) -> None:
+        """Close the open windows of every quiet dataset."""
+        if not self.enabled:
+            return
+        assert self.tables.window_index is not None
+        for dataset in list(self.tables.window_index.own.keys()):
+            index = self._index(dataset)
+            if not index.clock.open:
+                continue
+            config = windowing_of(self.tables, dataset)
+            step = tick(index.clock, self._load(dataset, needed(index.clock)), config, self.now())
+            if step.closed or step.expired:
+                self._write(dataset, recorded(index, step), step, config)
+
+    def _index(self, dataset: str) -> WindowIndex:
+        assert self.tables.window_index is not None
+        stored = self.tables.window_index.owned(dataset)
+        index = WindowIndex.from_bytes(stored) if stored else WindowIndex()
+        if dataset not in self._resumed:  # the quiet timer counts only while this writer runs
+            self._resumed.add(dataset)
+            index = WindowIndex(resume(index.clock, self.now()), index.summaries, index.counts)
+        return index
+
+    def _load(self, dataset: str, starts: list[int]) -> dict[int, WindowProfile]:
+        assert self.tables.windows is not None
+        loaded = {}
+        for start in starts:
+            value = self.tables.windows.owned(f"{dataset}/{start}")
+            if value:
+                loaded[start] = WindowProfile.from_bytes(value)
+        return loaded
+
+    def _write(self, dataset: str, index: WindowIndex, step: MergeStep,
+               config: WindowingConfig) -> None:
+        assert self.tables.windows is not None and self.tables.window_index is not None
+        for start, window in step.windows.items():
+            self.tables.windows[f"{dataset}/{start}"] = window.to_bytes()
+        for start in step.expired:
+            self.tables.windows.pop(f"{dataset}/{start}")
+        self.tables.window_index[dataset] = index.to_bytes()
+        if self.tables.window_acks is not None:
+            for partition in index.clock.partitions:
+                acks = acks_bytes(index.acks_of(partition, config))
+                key = f"{dataset}/{partition}"
+                if self.tables.window_acks.get(key) != acks:
+                    self.tables.window_acks[key] = acks
+        for start, rows in step.dropped:
+            log.warning("dataset %s: %d row(s) of window %d came after it expired; not kept",
+                        dataset, rows, start)
+        changed = sorted({*step.closed, *step.corrected})
+        if changed and self.on_closed is not None:
+            self.on_closed(dataset, changed)
+
+
+def stored_window(tables: CatalogTables, dataset: str, start: int) -> WindowProfile | None:
+    """Return this worker's copy of one window's profile (None: not kept)."""
+    value: Any = tables.windows.get(f"{dataset}/{start}") if tables.windows is not None else None
+    return WindowProfile.from_bytes(value) if value else None

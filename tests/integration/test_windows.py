@@ -1,0 +1,143 @@
+"""Event-time windows and drift end to end: real broker, real worker, real RocksDB tables.
+
+Short windows (1 min, 1 s of grace) on an explicit event-time column, so which window a row is
+in, and which rows are late, depend on the rows alone; only the closing of the last windows
+waits on the quiet rule (1 s of grace of wall clock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.parse
+from typing import Any
+
+import orjson
+import pytest
+
+from atlas_streams.launcher import WorkerProcess
+from atlas_streams.topics import DEADLETTER, dataset_topic
+
+from .conftest import Cluster, http, wait_rows, wait_until
+from .test_catalog import read_all
+
+BASE = "2024-05-01T10:00:00+00:00"  # a window start
+WINDOWING = {"event_time": "at", "size": "1m", "grace": "1s", "retention": "1h"}
+
+
+def at(seconds: float) -> str:
+    minute, second = divmod(seconds, 60)
+    return f"2024-05-01T10:{int(minute):02d}:{second:06.3f}+00:00"
+
+
+def start(minute: int) -> str:
+    return f"2024-05-01T10:{minute:02d}:00+00:00"
+
+
+def q(text: str) -> str:
+    return urllib.parse.quote(text, safe="")
+
+
+@pytest.fixture(scope="module")
+def worker(shared_cluster: Cluster) -> WorkerProcess:
+    """One worker for the module, small batches (a kill lands mid-stream)."""
+    return shared_cluster.worker("w1", env={"ATLAS_BATCH_SIZE": "100"})
+
+
+def windows_of(worker: WorkerProcess, dataset: str, query: str = "") -> dict[str, Any]:
+    status, body = http("GET", f"{worker.url}/catalog/datasets/{dataset}/windows{query}")
+    assert status == 200, body
+    return body
+
+
+def settled(worker: WorkerProcess, dataset: str, counts: dict[str, int]) -> dict[str, Any]:
+    """Wait until the dataset's windows hold exactly ``counts`` rows and are all closed."""
+    seen: list[Any] = []
+
+    def check() -> dict[str, Any] | None:
+        body = windows_of(worker, dataset)
+        seen[:] = [body]
+        got = {w["start"]: w["row_count"] for w in body["windows"]}
+        for window, rows in got.items():
+            assert rows <= counts.get(window, 0), f"window {window} counts {rows}: {got}"
+        done = got == counts and all(w["closed"] for w in body["windows"])
+        return body if done else None
+    try:
+        return wait_until(check, 40, f"windows {counts} of {dataset}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; windows last listed: {seen}") from None
+
+
+def test_windowing_config_windows_profiles_and_drift(shared_cluster: Cluster,
+                                                     worker: WorkerProcess) -> None:
+    cluster, dataset = shared_cluster, "sensors"
+    url = f"{worker.url}/catalog/datasets/{dataset}"
+    # Configured before the topic exists; bad bodies are refused naming the field.
+    assert http("GET", f"{url}/windowing")[1]["size"] == "1h"  # the defaults
+    for body, field in (({"size": "ten"}, "size"), ({"grace": 5}, "grace"),
+                        ({"colour": "red"}, "colour"), ([1], "body"),
+                        ({"size": "1m", "retention": "30s"}, "retention")):
+        status, answer = http("PUT", f"{url}/windowing", body)
+        assert (status, answer.get("field")) == (422, field), answer
+    status, answer = http("PUT", f"{url}/windowing", WINDOWING)
+    assert status == 200 and answer["size"] == "1m" and answer["configured"], answer
+    assert http("GET", f"{url}/windowing")[1] == answer
+
+    # Minute 0: 10 rows around 10; minute 1: 10 rows around 10; minute 2: 6 rows around 50.
+    rows = ([{"at": at(i), "v": 10 + i % 3, "kind": "a"} for i in range(10)]
+            + [{"at": at(60 + i), "v": 10 + i % 3, "kind": "a"} for i in range(10)]
+            + [{"at": at(120 + i), "v": 50 + i, "kind": "b"} for i in range(6)])
+    bad = [{"v": 1, "kind": "a"}, {"at": "yesterday", "v": 1, "kind": "a"}]
+    cluster.produce(dataset, rows + bad)
+    wait_rows(worker, dataset, len(rows) + len(bad), commits=False)  # all-time keeps them
+    body = settled(worker, dataset, {start(0): 10, start(1): 10, start(2): 6})
+    assert body["rejected_count"] == 2 and body["count"] == 3
+    assert [w["start"] for w in body["windows"]] == [start(0), start(1), start(2)]
+
+    # The rows without a usable event time are dead-lettered with the reason.
+    topic = dataset_topic(cluster.prefix, dataset)
+    letters = wait_until(lambda: [
+        letter for record in asyncio.run(read_all(cluster, DEADLETTER))
+        if (letter := orjson.loads(record.value))["topic"] == topic] or None, 20, "dead letters")
+    assert len(letters) == 2 and all(lt["reason"].startswith("event time: ") for lt in letters)
+
+    # A late row is kept: its closed window is corrected and counts it as late.
+    cluster.produce(dataset, [{"at": at(30), "v": 11, "kind": "a"}])
+    def corrected() -> dict[str, Any] | None:
+        first = windows_of(worker, dataset)["windows"][0]
+        return first if first["row_count"] == 11 else None
+    first = wait_until(corrected, 20, "the late row")
+    assert first["late_count"] == 1 and first["closed"]
+
+    # since/until select; a bad one is a 400 naming it.
+    assert [w["start"] for w in windows_of(
+        worker, dataset, f"?since={q(start(1))}&until={q(start(3))}")["windows"]] == [
+        start(1), start(2)]
+    status, answer = http("GET", f"{url}/windows?since=soon")
+    assert (status, answer["field"]) == (400, "since")
+
+    # One window's profile, in the dataset profile's schema.
+    status, profile = http("GET", f"{url}/windows/{q(start(2))}")
+    assert status == 200 and profile["row_count"] == 6 and profile["dataset_id"] == dataset
+    assert (profile["columns"]["v"]["min"], profile["columns"]["v"]["max"]) == (50, 55)
+    assert http("GET", f"{url}/windows/{q(start(9))}")[0] == 404
+    assert http("GET", f"{url}/windows/noon")[0] == 400
+
+    # Drift: minute 1 against minute 0 is the same law; minute 2 moved.
+    def drift(reference: str, current: str) -> tuple[int, Any]:
+        return http("GET", f"{url}/drift?reference={q(reference)}&current={q(current)}")
+    status, same = drift(f"window:{start(0)}", f"window:{start(1)}")
+    assert status == 200 and same["columns"]["v"]["drift"] is False, same
+    status, moved = drift(f"range:{start(0)}/{start(2)}", "latest")
+    assert status == 200 and moved["drift"] and "v" in moved["drifted_columns"], moved
+    assert moved["current"] == f"window:{start(2)}"
+    assert set(moved["columns"]["v"]["metrics"]) >= {"psi", "js", "hellinger", "ks",
+                                                     "wasserstein"}
+    status, run = http("POST", f"{url}/profile")
+    assert status == 201
+    status, against_run = drift(f"run:{run['run_id']}", f"window:{start(2)}")
+    assert status == 200 and against_run["reference"] == f"run:{run['run_id']}"
+    for reference, code in (("window:noon", 400), ("week:1", 400), (f"window:{start(9)}", 404),
+                            ("run:" + "0" * 32, 404)):
+        status, answer = drift(reference, "latest")
+        assert (status, answer.get("field")) == (code, "reference"), answer
+    assert http("GET", f"{url}/drift?reference=latest")[1]["field"] == "current"
