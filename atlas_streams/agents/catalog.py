@@ -19,7 +19,13 @@ from atlas_streams.agents.sealing import Opener
 from atlas_streams.agents.windows import TICK_KEY, TICK_SECONDS, WindowWriter
 from atlas_streams.profiling import DatasetProfile
 from atlas_streams.tables.catalog import CatalogTables
-from atlas_streams.tables.partial import PartialFormatError, PartialProfile, continues
+from atlas_streams.tables.partial import (
+    PartialFormatError,
+    PartialProfile,
+    continues,
+    lineage_of,
+    position,
+)
 
 __all__ = ["register_catalog_agents"]
 
@@ -141,14 +147,25 @@ def _keep_newer(
     successor's, and a profiler republishes after a crash: neither may move a partial back.
     Nor may an owner that started from an older copy than the stored value (its window parts
     are numbered apart): it starts again from the stored value (``tables.partial.continues``).
+    A value equal to the stored one is returned too, not stored again: its windows are
+    absorbed again (idempotent).
     """
     stored: dict[str, bytes] = {}
     for key, value in updates:
         if not isinstance(key, str) or not value:
             continue
         current = tables.state.owned(key)
+        if value == current:
+            # A replay of what was stored: this agent died after storing it, maybe before its
+            # window writes reached their changelogs. Absorbing it again changes nothing else.
+            stored[key] = value
+            continue
         try:
             if not continues(value, current):
+                log.debug("profile-view: %s at %s of %s refused over %s of %s", key,
+                          position(value),
+                          lineage_of(value), position(current) if current else None,
+                          lineage_of(current) if current else None)
                 continue
         except PartialFormatError:
             log.error("profile-view: %r is not a partial profile; ignored", key)
