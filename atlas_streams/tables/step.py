@@ -213,8 +213,10 @@ def _window(
     batch = WindowBatch(rows, [offsets[m] for m in row_message],
                         [stamps[m] for m in row_message], max(offsets[i] for i in apply),
                         max(stamps[i] for i in apply))
+    # In place: the step owns ``state`` (the caller keeps only what it returns, and its stored
+    # bytes), as it updates the all-time profile in place.
     step = apply_batch(windows, batch, config, WINDOW_PROFILE_OPTIONS, reset_at=reset_at,
-                       caught_up=caught_up)
+                       caught_up=caught_up, in_place=True)
     state.windows = step.state
     refused: dict[int, str] = {}
     for rejection in step.rejections:  # one dead letter a message, with its first reason

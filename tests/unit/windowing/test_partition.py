@@ -114,3 +114,24 @@ def test_batches_built_from_decoded_messages_carry_each_row_s_message() -> None:
     built = WindowBatch.of_messages(rows, [0, 0, 2], [7, 8, 9], [T0, T0 + 5, T0 + 9])
     assert built.offsets == [7, 7, 9] and built.timestamps == [T0, T0, T0 + 9]
     assert (built.last_offset, built.max_timestamp) == (9, T0 + 9)
+
+
+def test_in_place_counts_the_same_rows_as_a_merged_copy() -> None:
+    from atlas_streams.profiling import ProfileOptions
+    from atlas_streams.windowing import PartitionWindows, WindowBatch, WindowingConfig, apply_batch
+
+    config = WindowingConfig(event_time="t", size=60_000, grace=1_000, retention=3_600_000)
+    batches = [[{"t": 1_000 * (10 * b + i), "v": b * 10 + i} for i in range(10)] for b in range(4)]
+    states = {True: PartitionWindows(), False: PartitionWindows()}
+    offset = 0
+    for rows in batches:
+        for in_place, state in states.items():
+            batch = WindowBatch(rows, list(range(offset, offset + len(rows))), [10**12] * len(rows),
+                                offset + len(rows) - 1, 10**12)
+            states[in_place] = apply_batch(state, batch, config, ProfileOptions(),
+                                           in_place=in_place).state
+        offset += len(rows)
+    counted = {k: {s: [(p.gen, p.final, p.profile.row_count) for p in slot.parts]
+                   for s, slot in v.windows.items()} for k, v in states.items()}
+    assert counted[True] == counted[False]
+    assert sum(p[2] for parts in counted[True].values() for p in parts) == 40
