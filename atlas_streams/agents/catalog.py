@@ -100,6 +100,8 @@ class Merger:
         self.tables = tables
         self._keys: dict[str, set[str]] | None = None  # dataset -> its partials' keys
         self._decoded: OrderedDict[str, tuple[bytes, DatasetProfile]] = OrderedDict()
+        # (key, owner session, stored position) already written again for a refused owner.
+        self.shown: set[tuple[str, str, tuple[int, int]]] = set()
 
     def merge(self, dataset: str) -> DatasetProfile | None:
         """Return the dataset's profile merged over its stored partials (None: it has none)."""
@@ -137,6 +139,26 @@ class Merger:
         return profile
 
 
+def _refused(tables: CatalogTables, key: str, value: bytes, current: bytes | None,
+             merger: Merger) -> None:
+    """Show an owner whose lineage was left behind the stored value, once per owner and value.
+
+    It starts again from the stored value when its copy of the table shows it (``agents/
+    profiler.py``); a copy restored from a changelog read from an old offset may not, and
+    nothing else would write the key again: write the stored value to the copies once more.
+    """
+    if current is None or position(value) <= position(current):
+        return  # older than the stored value: a zombie or a replay, nothing to show
+    lineage = lineage_of(value)
+    mark = (key, lineage.session if lineage else "", position(current))
+    if mark in merger.shown:
+        return
+    merger.shown.add(mark)
+    log.info("profile-view: %s at %s refused, its owner started from %s; the stored value is at "
+             "%s", key, position(value), lineage.base if lineage else None, position(current))
+    tables.state.shared[key] = current
+
+
 def _keep_newer(
     tables: CatalogTables, updates: list[tuple[str, bytes]], merger: Merger
 ) -> dict[str, bytes]:
@@ -162,10 +184,7 @@ def _keep_newer(
             continue
         try:
             if not continues(value, current):
-                log.debug("profile-view: %s at %s of %s refused over %s of %s", key,
-                          position(value),
-                          lineage_of(value), position(current) if current else None,
-                          lineage_of(current) if current else None)
+                _refused(tables, key, value, current, merger)
                 continue
         except PartialFormatError:
             log.error("profile-view: %r is not a partial profile; ignored", key)
