@@ -155,8 +155,9 @@ def create_app(settings: Settings, broker_kind: BrokerKind | None = None) -> Atl
     trail = AuditTrail(settings, secrets, app.atlas_fetch_max_wait_ms or AUDIT_FETCH_WAIT_MS)
     refusals = Refusals(trail, deadletter)
     opener = Opener(secrets.signing, refusals)
+    drift_topic = app.topic(topics.DRIFT, value_serializer="raw")
     snapshot_agent = register_catalog_agents(
-        app, view_topic, commands, catalog, opener
+        app, view_topic, commands, catalog, opener, drift_topic
     )
     discovery = DatasetDiscovery(app, datasets, settings)
     discovery.install()

@@ -10,6 +10,7 @@ __all__ = [
     "AUDIT_DECISIONS",
     "CATALOG_COMMANDS",
     "DEADLETTER",
+    "DRIFT",
     "PROFILE_VIEW",
     "USER_COMMANDS",
     "REGISTRY_COMMANDS",
@@ -20,6 +21,7 @@ __all__ = [
 ]
 
 DEADLETTER = "atlas.deadletter"  # malformed messages, with reason and source position
+DRIFT = "atlas.drift"  # one event per drift breach of a closed (or corrected) window
 REGISTRY_EVENTS = "atlas.registry.events"  # one event per accepted model-registry change
 AUDIT = "atlas.audit"  # hash-chained access decisions
 # Internal topics, named per app id by :func:`internal` (apps sharing a broker stay apart).

@@ -6,19 +6,25 @@ value's window state is ``absorb``ed into the dataset's window profiles and cloc
 index, the window profiles and the partitions' acks are written. Every ``TICK_SECONDS`` a tick
 message on the view topic (sent by every worker's timer; only the view agent reads it) runs
 ``tick``, which closes the windows of a quiet dataset. Windows that closed, or were corrected
-by a late row, are handed to ``on_closed`` (drift monitors).
+by a late row, are queued in ``due``; ``monitor_due`` then compares each with its dataset's
+monitor reference (``tables/monitors.py``), keeps the verdict and returns the drift events.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from atlas_streams.drift import compare
+from atlas_streams.profiling import DatasetProfile
 from atlas_streams.tables.catalog import CatalogTables
+from atlas_streams.tables.monitors import Monitor, MonitorError, verdict, verdict_key
 from atlas_streams.tables.partial import PartialFormatError, windows_of
 from atlas_streams.tables.windows import WindowIndex, acks_bytes, recorded
 from atlas_streams.windowing import (
@@ -29,7 +35,10 @@ from atlas_streams.windowing import (
     WindowingError,
     WindowProfile,
     absorb,
+    format_instant,
+    merge_windows,
     needed,
+    parse_instant,
     resume,
     tick,
 )
@@ -63,13 +72,11 @@ def windowing_of(tables: CatalogTables, dataset: str) -> WindowingConfig:
 class WindowWriter:
     """Absorb partitions' window states; write windows, index and acks (view agent only)."""
 
-    def __init__(self, tables: CatalogTables,
-                 on_closed: Callable[[str, list[int]], None] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, tables: CatalogTables, clock: Callable[[], float] = time.time) -> None:
         self.tables = tables
-        self.on_closed = on_closed
         self.now = lambda: int(clock() * 1000)
         self._resumed: set[str] = set()
+        self.due: dict[tuple[str, int], bool] = {}  # (dataset, start) -> corrected: drift due
 
     @property
     def enabled(self) -> bool:
@@ -146,9 +153,71 @@ class WindowWriter:
         for start, rows in step.dropped:
             log.warning("dataset %s: %d row(s) of window %d came after it expired; not kept",
                         dataset, rows, start)
-        changed = sorted({*step.closed, *step.corrected})
-        if changed and self.on_closed is not None:
-            self.on_closed(dataset, changed)
+        for start in step.closed:
+            self.due[(dataset, start)] = self.due.get((dataset, start), False)
+        for start in step.corrected:
+            self.due[(dataset, start)] = True
+        if self.tables.verdicts is not None:
+            for start in step.expired:
+                self.due.pop((dataset, start), None)
+                self.tables.verdicts.pop(verdict_key(dataset, start), None)
+
+    def monitor_due(self) -> list[dict[str, Any]]:
+        """Compare each window closed or corrected since with its monitor; return the events.
+
+        Keeps each window's verdict (its inputs, outcome and events) in ``drift_verdicts``.
+        """
+        events: list[dict[str, Any]] = []
+        due, self.due = self.due, {}
+        for (dataset, start), corrected in sorted(due.items()):
+            monitor = self._monitor(dataset)
+            window = self._load(dataset, [start]).get(start)
+            if monitor is None or window is None or self.tables.verdicts is None:
+                continue
+            at = datetime.now(UTC).isoformat()
+            reference = self._reference(dataset, monitor)
+            if isinstance(reference, str):
+                kept: dict[str, Any] = {
+                    "dataset_id": dataset, "window": format_instant(start),
+                    "reference": monitor.reference, "drift": None, "error": reference,
+                    "corrected": corrected, "at": at, "events": []}
+            else:
+                current = window.profile()
+                report = compare(reference, current, monitor.thresholds,
+                                 reference_label=monitor.reference,
+                                 current_label=f"window:{format_instant(start)}")
+                kept = verdict(dataset, start, window.end, monitor, report,
+                               (reference.row_count, current.row_count), corrected, at)
+            self.tables.verdicts[verdict_key(dataset, start)] = orjson.dumps(kept)
+            events += kept["events"]
+        return events
+
+    def _monitor(self, dataset: str) -> Monitor | None:
+        stored = self.tables.monitors.get(dataset) if self.tables.monitors is not None else None
+        if not stored:
+            return None
+        try:
+            return Monitor.from_json(orjson.loads(stored))
+        except (ValueError, MonitorError) as exc:
+            log.error("monitor of %s is unreadable (%s); not judged", dataset, exc)
+            return None
+
+    def _reference(self, dataset: str, monitor: Monitor) -> DatasetProfile | str:
+        """Return the monitor's reference profile, or why there is none."""
+        kind, _, rest = monitor.reference.partition(":")
+        if kind == "run":
+            stored = self.tables.snapshots.get(rest)
+            body = orjson.loads(stored) if stored else None
+            if body is None or body.get("dataset_id") != dataset:
+                return f"no snapshot {rest} of dataset {dataset}"
+            return DatasetProfile.from_bytes(base64.b64decode(body["profile"]))
+        since, _, until = rest.partition("/")
+        low, high = parse_instant(since), parse_instant(until)
+        index = self._index(dataset)
+        windows = self._load(dataset, index.between(low, high))
+        if not windows:
+            return f"no window of dataset {dataset} inside {rest}"
+        return merge_windows(windows.values(), WINDOW_PROFILE_OPTIONS)
 
 
 def stored_window(tables: CatalogTables, dataset: str, start: int) -> WindowProfile | None:

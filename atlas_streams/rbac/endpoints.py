@@ -43,6 +43,9 @@ ENDPOINT_PERMISSIONS: Mapping[tuple[str, str], Guard] = MappingProxyType({
     ("GET", "/catalog/datasets/{dataset_id}/windows"):        Guard("catalog:read", "dataset_id"),
     ("GET", "/catalog/datasets/{dataset_id}/windows/{start}"): Guard("catalog:read", "dataset_id"),
     ("GET", "/catalog/datasets/{dataset_id}/drift"):          Guard("catalog:read", "dataset_id"),
+    ("PUT", "/catalog/datasets/{dataset_id}/monitor"):        Guard("catalog:write", "dataset_id"),
+    ("GET", "/catalog/datasets/{dataset_id}/monitor"):        Guard("catalog:read", "dataset_id"),
+    ("GET", "/catalog/datasets/{dataset_id}/drift-events"):   Guard("catalog:read", "dataset_id"),
     ("GET", "/catalog/profile/by-run/{run_id}"):              Guard("catalog:read"),
     ("POST", "/catalog/profile/by-run/{run_id}"):             Guard("catalog:read"),  # a read
     # operations

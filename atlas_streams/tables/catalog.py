@@ -28,7 +28,11 @@ reader of every partial, in the order they were stored):
 - ``window_acks`` (global): per ``"<dataset>/<partition>"`` what the writer folded and its
   expiry horizon, read by the partition's owner to drop those parts from its partial;
 - ``windowing`` (global): each configured dataset's windowing JSON, written by the catalog
-  command agent (``PUT /catalog/datasets/{id}/windowing``).
+  command agent (``PUT /catalog/datasets/{id}/windowing``);
+- ``drift_monitors`` (global): each monitored dataset's reference and thresholds, written by
+  the catalog command agent (``PUT /catalog/datasets/{id}/monitor``);
+- ``drift_verdicts`` (global): per ``"<dataset>/<window start, 15 digits>"`` the drift verdict
+  of the window against its dataset's monitor, written by the window writer.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ class CatalogTables:
     window_index: OwnedTable | None = None  # dataset -> clock and window summaries
     window_acks: Any = None  # faust.GlobalTable: "<dataset>/<partition>" -> acks
     windowing: Any = None  # faust.GlobalTable: dataset -> windowing config JSON
+    monitors: Any = None  # faust.GlobalTable: dataset -> monitor JSON
+    verdicts: Any = None  # faust.GlobalTable: "<dataset>/<start>" -> verdict JSON
 
 
 def define_catalog_tables(app: faust.App) -> CatalogTables:
@@ -79,4 +85,11 @@ def define_catalog_tables(app: faust.App) -> CatalogTables:
     windowing = app.GlobalTable(
         "windowing", partitions=1, recovery_buffer_size=1, help="windowing configs", **raw()
     )
-    return CatalogTables(state, merged, snapshots, windows, index, acks, windowing)
+    monitors = app.GlobalTable(
+        "drift_monitors", partitions=1, recovery_buffer_size=1, help="drift monitors", **raw()
+    )
+    verdicts = app.GlobalTable(
+        "drift_verdicts", partitions=1, recovery_buffer_size=1, help="drift verdicts", **raw()
+    )
+    return CatalogTables(state, merged, snapshots, windows, index, acks, windowing, monitors,
+                         verdicts)

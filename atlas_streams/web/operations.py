@@ -101,6 +101,14 @@ OPERATIONS: Mapping[tuple[str, str], Operation] = MappingProxyType({
             Query("reference", "window:<start ISO>, range:<since ISO>/<until ISO>, "
                   "run:<run_id> or latest", required=True),
             Query("current", "the same kinds of reference", required=True))),
+    ("PUT", "/catalog/datasets/{dataset_id}/monitor"): Operation(
+        "windows", "Monitor", body="MonitorUpdate", errors=(404, *_BODY, 503)),
+    ("GET", "/catalog/datasets/{dataset_id}/monitor"): Operation(
+        "windows", "Monitor", errors=(404,)),
+    ("GET", "/catalog/datasets/{dataset_id}/drift-events"): Operation(
+        "windows", "DriftEvents", errors=(400, 404), query=(
+            Query("since", "only windows starting at or after this time (ISO-8601)"),
+            Query("until", "only windows starting before this time (ISO-8601)"))),
     # access control
     ("GET", "/rbac/roles"): Operation("rbac", "Roles"),
     ("GET", "/rbac/permissions"): Operation("rbac", "Permissions"),

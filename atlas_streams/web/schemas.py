@@ -230,6 +230,21 @@ SCHEMAS: Mapping[str, Schema] = MappingProxyType({
         windows=array_of(_object(("start", "end", "row_count", "late_count", "closed"),
                                  start=TIME, end=TIME, row_count=INTEGER,
                                  late_count=INTEGER, closed=BOOLEAN))),
+    "MonitorUpdate": {"type": "object", "required": ["reference"], "additionalProperties": False,
+                      "properties": {"reference": STRING, "thresholds": {
+                          "type": "object", "additionalProperties": _nullable(NUMBER)}}},
+    "Monitor": _object(("dataset_id", "reference", "thresholds"), dataset_id=STRING,
+                       reference=STRING, thresholds={"type": "object",
+                                                     "additionalProperties": _nullable(NUMBER)}),
+    "DriftEvents": _object(
+        ("dataset_id", "verdicts", "events", "count"), dataset_id=STRING, count=INTEGER,
+        verdicts=array_of(_object(("dataset_id", "window", "reference", "drift", "events"),
+                                  dataset_id=STRING, window=TIME, reference=STRING,
+                                  drift=_nullable(BOOLEAN), events=array_of(ANY_OBJECT))),
+        events=array_of(_object(
+            ("dataset_id", "window", "column", "metric", "value", "threshold", "reference"),
+            dataset_id=STRING, window=TIME, column=STRING, metric=STRING, value=NUMBER,
+            threshold=NUMBER, reference=STRING))),
     "Drift": _object(
         ("reference", "current", "columns", "drifted_columns", "schema_changes", "drift"),
         dataset_id=STRING, reference=STRING, current=STRING, drifted_columns=STRINGS,

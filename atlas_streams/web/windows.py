@@ -21,6 +21,7 @@ from atlas_streams.agents.windows import stored_window, windowing_of
 from atlas_streams.drift import DriftThresholds, compare
 from atlas_streams.profiling import DatasetProfile
 from atlas_streams.runtime import Atlas
+from atlas_streams.tables.monitors import Monitor, MonitorError, verdict_key
 from atlas_streams.tables.windows import WindowIndex
 from atlas_streams.topics import DATASET_NAME
 from atlas_streams.web.catalog import RUN_ID
@@ -224,6 +225,76 @@ async def get_drift(request: web.Request) -> web.Response:
     return json_response({"dataset_id": dataset, **report.to_json()})
 
 
+def monitor_of(atlas: Atlas, dataset: str) -> Monitor | None:
+    """Return the dataset's drift monitor, or None."""
+    monitors = atlas.catalog.monitors
+    stored = monitors.get(dataset) if monitors is not None else None
+    return Monitor.from_json(orjson.loads(stored)) if stored else None
+
+
 def thresholds_of(atlas: Atlas, dataset: str) -> DriftThresholds:
-    """Return the dataset's drift thresholds (the defaults until a monitor sets them)."""
-    return DriftThresholds()
+    """Return the dataset's drift thresholds: its monitor's, or the defaults."""
+    monitor = monitor_of(atlas, dataset)
+    return monitor.thresholds if monitor is not None else DriftThresholds()
+
+
+@routes.put("/catalog/datasets/{dataset_id}/monitor")
+async def put_monitor(request: web.Request) -> web.Response:
+    """Set the dataset's drift monitor: a reference and thresholds.
+
+    Body: `{"reference": "run:<run_id>" | "range:<since ISO>/<until ISO>", "thresholds":
+    {"psi": 0.25, "ks": null}}` (thresholds left out take the defaults; null: reported, not
+    judged). Each window that closes from then on, or is corrected by a late row, is compared
+    with the reference: its verdict is kept and each breach goes to `atlas.drift`.
+    """
+    atlas: Atlas = request.app[ATLAS]
+    dataset = _dataset(request)
+    try:
+        monitor = Monitor.from_json(await read_json(request))
+    except MonitorError as exc:
+        raise HttpError(422, str(exc), field=exc.field) from None
+    value = orjson.dumps(monitor.to_json())
+    command = {"type": "monitor", "dataset_id": dataset, "monitor": monitor.to_json()}
+    topic = topics.internal(atlas.settings.app_id, topics.CATALOG_COMMANDS)
+    sealed = seal_command(atlas.secrets.signing, topic, command)
+    reply = await atlas.snapshot_agent.ask(value=sealed, key=dataset.encode())
+    if not reply.get("ok"):
+        raise HttpError(503, f"the monitor was not stored: {reply.get('error')}")
+    deadline = time.monotonic() + CONFIG_VISIBLE_TIMEOUT
+    while atlas.catalog.monitors.get(dataset) != value and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    return json_response({"dataset_id": dataset, **monitor.to_json()})
+
+
+@routes.get("/catalog/datasets/{dataset_id}/monitor")
+async def get_monitor(request: web.Request) -> web.Response:
+    """Return the dataset's drift monitor (404: none set)."""
+    atlas: Atlas = request.app[ATLAS]
+    dataset = _dataset(request)
+    monitor = monitor_of(atlas, dataset)
+    if monitor is None:
+        raise HttpError(404, f"dataset {dataset!r} has no drift monitor")
+    return json_response({"dataset_id": dataset, **monitor.to_json()})
+
+
+@routes.get("/catalog/datasets/{dataset_id}/drift-events")
+async def list_drift_events(request: web.Request) -> web.Response:
+    """List the monitor's verdicts on windows starting in [since, until), oldest first."""
+    atlas: Atlas = request.app[ATLAS]
+    dataset = _dataset(request)
+    since, until = request.query.get("since"), request.query.get("until")
+    low = _instant(since, "since") if since is not None else None
+    high = _instant(until, "until") if until is not None else None
+    verdicts = []
+    table = atlas.catalog.verdicts
+    first, last = verdict_key(dataset, 0), verdict_key(dataset, 10**15 - 1)
+    for key, value in (list(table.items()) if table is not None else []):
+        if first <= key <= last:
+            start = int(key.rpartition("/")[2])
+            if (low is None or start >= low) and (high is None or start < high):
+                verdicts.append((start, orjson.loads(value)))
+    verdicts.sort(key=lambda item: item[0])
+    kept = [v for _, v in verdicts]
+    events = [event for v in kept for event in v.get("events", [])]
+    return json_response({"dataset_id": dataset, "verdicts": kept, "events": events,
+                          "count": len(events)})

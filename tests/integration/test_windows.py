@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from atlas_streams.launcher import WorkerProcess
-from atlas_streams.topics import DEADLETTER, dataset_topic
+from atlas_streams.topics import DEADLETTER, DRIFT, dataset_topic
 
 from .conftest import Cluster, http, profile_of, wait_rows, wait_until
 from .test_catalog import read_all
@@ -93,6 +93,17 @@ def test_windowing_config_windows_profiles_and_drift(shared_cluster: Cluster,
     status, answer = http("PUT", f"{url}/windowing", WINDOWING)
     assert status == 200 and answer["size"] == "1m" and answer["configured"], answer
     assert http("GET", f"{url}/windowing")[1] == answer
+    # A drift monitor: minute 0 is the reference of every window that closes.
+    assert http("GET", f"{url}/monitor")[0] == 404
+    for body, field in (({"reference": "latest"}, "reference"),
+                        ({"reference": f"range:{start(0)}/{start(1)}", "thresholds": {"psi": -1}},
+                         "thresholds.psi")):
+        status, answer = http("PUT", f"{url}/monitor", body)
+        assert (status, answer.get("field")) == (422, field), answer
+    monitor = {"reference": f"range:{start(0)}/{start(1)}", "thresholds": {"psi": 0.25}}
+    status, answer = http("PUT", f"{url}/monitor", monitor)
+    assert status == 200 and answer["thresholds"]["psi"] == 0.25, answer
+    assert http("GET", f"{url}/monitor")[1] == answer
 
     # Minute 0: 10 rows around 10; minute 1: 10 rows around 10; minute 2: 6 rows around 50.
     rows = ([{"at": at(i), "v": 10 + i % 3, "kind": "a"} for i in range(10)]
@@ -105,6 +116,23 @@ def test_windowing_config_windows_profiles_and_drift(shared_cluster: Cluster,
     body = settled(worker, dataset, {start(0): 10, start(1): 10, start(2): 6})
     assert body["rejected_count"] == 2 and body["count"] == 3
     assert [w["start"] for w in body["windows"]] == [start(0), start(1), start(2)]
+
+    # Each closed window was judged against the monitor's reference: minute 2 drifted.
+    def judged() -> dict[str, Any] | None:
+        body = http("GET", f"{url}/drift-events")[1]
+        return body if [v["window"] for v in body["verdicts"]] == [
+            start(0), start(1), start(2)] else None
+    verdicts = wait_until(judged, 20, "the drift verdicts")
+    last = verdicts["verdicts"][-1]
+    assert last["drift"] and "v" in last["drifted_columns"] and not verdicts["verdicts"][0]["drift"]
+    assert last["inputs"]["window_rows"] == 6 and last["inputs"]["thresholds"]["psi"] == 0.25
+    assert {(e["window"], e["column"]) for e in verdicts["events"]} >= {(start(2), "v")}
+    drift_events = wait_until(lambda: [
+        event for record in asyncio.run(read_all(cluster, DRIFT))
+        if (event := orjson.loads(record.value))["dataset_id"] == dataset] or None, 20,
+        "events on atlas.drift")
+    assert all(e["reference"] == monitor["reference"] for e in drift_events)
+    assert any(e["window"] == start(2) and e["column"] == "v" for e in drift_events)
 
     # The rows without a usable event time are dead-lettered with the reason.
     topic = dataset_topic(cluster.prefix, dataset)

@@ -43,7 +43,7 @@ def test_topic_names_are_distinct_and_exported() -> None:
     }
 
     assert set(names) == {
-        "DEADLETTER", "REGISTRY_EVENTS", "REGISTRY_COMMANDS", "AUDIT", "PROFILE_VIEW",
+        "DEADLETTER", "DRIFT", "REGISTRY_EVENTS", "REGISTRY_COMMANDS", "AUDIT", "PROFILE_VIEW",
         "CATALOG_COMMANDS", "USER_COMMANDS", "AUDIT_DECISIONS",
     }
     assert len(set(names.values())) == len(names)

@@ -59,6 +59,9 @@ def test_dataset_params_are_route_params_named_dataset() -> None:
         ("GET", "/catalog/datasets/{dataset_id}/windows"),
         ("GET", "/catalog/datasets/{dataset_id}/windows/{start}"),
         ("GET", "/catalog/datasets/{dataset_id}/drift"),
+        ("PUT", "/catalog/datasets/{dataset_id}/monitor"),
+        ("GET", "/catalog/datasets/{dataset_id}/monitor"),
+        ("GET", "/catalog/datasets/{dataset_id}/drift-events"),
         ("GET", "/rbac/check-dataset-access/{dataset}"),
     }
     for (_, template), guard in ENDPOINT_PERMISSIONS.items():
