@@ -74,6 +74,7 @@ ENDPOINT_PERMISSIONS: Mapping[tuple[str, str], Guard] = MappingProxyType({
     ("GET", "/models/{name}"):                                Guard("models:read"),
     ("GET", "/models/{name}/versions"):                       Guard("models:read"),
     ("GET", "/models/{name}/versions/{version}"):             Guard("models:read"),
+    ("GET", "/models/{name}/versions/{version}/skew"):        Guard("models:read"),
     ("GET", "/models/{name}/latest"):                         Guard("models:read"),
     ("GET", "/models/{name}/production"):                     Guard("models:read"),
     ("GET", "/models/{name}/compare"):                        Guard("models:read"),

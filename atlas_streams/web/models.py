@@ -46,6 +46,7 @@ from atlas_streams.registry import (
 from atlas_streams.runtime import Atlas
 from atlas_streams.web.context import ATLAS, read_json
 from atlas_streams.web.errors import HttpError, json_response
+from atlas_streams.web.windows import training_skew
 
 __all__ = ["models_summary", "routes"]
 
@@ -217,9 +218,57 @@ async def _stage_change(request: web.Request, action: str) -> web.Response:
     return json_response({**_version_of(reply, version), "path": path, "archived": archived})
 
 
+@routes.get("/models/{name}/versions/{version}/skew")
+async def version_skew(request: web.Request) -> web.Response:
+    """Return the training-serving skew of a version: its training profile against `current`.
+
+    The reference is the version's lineage `profile_run_id` (a snapshot of its
+    `training_dataset_id`); `current` is a ref of that dataset (`window:`, `range:`, `run:`,
+    default `latest`, its last closed window); only `features_used` are compared when given.
+    The answer is the drift answer.
+    """
+    version = _model(request).get_version(request.match_info["version"])
+    dataset = version.lineage.training_dataset_id if version.lineage is not None else None
+    if dataset and not request["access"].can_see_dataset(dataset):
+        request["audit_reason"] = "dataset_denied"
+        raise HttpError(404, f"dataset {dataset!r} not found")
+    current = request.query.get("current") or "latest"
+    report = await asyncio.to_thread(training_skew, request.app[ATLAS], version, current)
+    return json_response({"model": request.match_info["name"], "version": version.version,
+                          "dataset_id": dataset, **report.to_json()})
+
+
+async def _skew_gate(request: web.Request) -> None:
+    """Refuse (409) a promotion to production whose training-serving skew drifts.
+
+    Unless ``?force=true`` (audited as ``skew_forced``). A version without a training profile,
+    or whose dataset has no closed window yet, is not checked.
+    """
+    force = request.query.get("force", "false")
+    if force not in ("true", "false"):
+        raise HttpError(400, f"force: send true or false, not {force[:20]!r}", field="force")
+    version = _model(request).get_version(request.match_info["version"])
+    try:
+        report = await asyncio.to_thread(training_skew, request.app[ATLAS], version, "latest")
+    except HttpError:
+        return  # nothing to compare with
+    if not report.drift:
+        return
+    if force == "true":
+        request["audit_reason"] = "skew_forced"
+        return
+    raise HttpError(409, f"version {version.version!r} drifts from its training data on "
+                    f"{', '.join(report.drifted_columns) or 'its schema'} ({report.current}); "
+                    "promote with ?force=true to do it anyway (audited)",
+                    drifted_columns=report.drifted_columns)
+
+
 @routes.post("/models/{name}/versions/{version}/transition")
 async def transition_version(request: web.Request) -> web.Response:
-    """Move a version to another stage: {stage}."""
+    """Move a version to another stage: {stage}; to production, skew is checked (`?force=true`)."""
+    body = await read_json(request)
+    if isinstance(body, dict) and body.get("stage") == "production":
+        await _skew_gate(request)
     return await _stage_change(request, "transition")
 
 
@@ -231,7 +280,12 @@ async def promote_staging(request: web.Request) -> web.Response:
 
 @routes.post("/models/{name}/versions/{version}/promote-production")
 async def promote_production(request: web.Request) -> web.Response:
-    """Move a version to production (through staging if need be), archiving the one there."""
+    """Move a version to production (through staging if need be), archiving the one there.
+
+    Refused (409, with `drifted_columns`) when the version's training-serving skew drifts,
+    unless `?force=true` (audited as forced).
+    """
+    await _skew_gate(request)
     return await _stage_change(request, "promote_production")
 
 

@@ -57,6 +57,8 @@ _LOG_QUERY = (
     Query("limit", "at most this many, newest first (1-10000)",
           {"type": "integer", "minimum": 1, "maximum": 10000}),
 )
+_FORCE = (Query("force", "true: promote to production even when training-serving skew drifts "
+                "(audited as forced)", {"type": "string", "enum": ["true", "false"]}),)
 _BODY = (413, 415, 422)  # a body too large, not JSON, or not valid
 _WRITE = (404, 409, *_BODY, 503)  # 503: the registry agent did not answer in time
 
@@ -154,12 +156,16 @@ OPERATIONS: Mapping[tuple[str, str], Operation] = MappingProxyType({
     ("GET", "/models/{name}/versions/{version}"): Operation("models", "Version", errors=(404,)),
     ("GET", "/models/{name}/latest"): Operation("models", "Version", errors=(404,)),
     ("GET", "/models/{name}/production"): Operation("models", "Version", errors=(404,)),
+    ("GET", "/models/{name}/versions/{version}/skew"): Operation(
+        "models", "Drift", errors=(400, 404, 409), query=(
+            Query("current", "window:<start ISO>, range:<since ISO>/<until ISO>, run:<run_id> "
+                  "or latest (the default) of the training dataset"),)),
     ("POST", "/models/{name}/versions/{version}/transition"): Operation(
-        "models", "StageChanged", body="StageChange", errors=_WRITE),
+        "models", "StageChanged", body="StageChange", errors=(400, *_WRITE), query=_FORCE),
     ("POST", "/models/{name}/versions/{version}/promote-staging"): Operation(
         "models", "StageChanged", errors=_WRITE),
     ("POST", "/models/{name}/versions/{version}/promote-production"): Operation(
-        "models", "StageChanged", errors=_WRITE),
+        "models", "StageChanged", errors=(400, *_WRITE), query=_FORCE),
     ("PUT", "/models/{name}/versions/{version}/metrics"): Operation(
         "models", "Version", body="Metrics", errors=_WRITE),
     ("GET", "/models/{name}/compare"): Operation("models", "Comparison", errors=(404, 422), query=(

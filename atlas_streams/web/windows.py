@@ -11,6 +11,7 @@ import asyncio
 import base64
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -18,7 +19,7 @@ from aiohttp import web
 from atlas_streams import topics
 from atlas_streams.agents.sealing import seal_command
 from atlas_streams.agents.windows import stored_window, windowing_of
-from atlas_streams.drift import DriftThresholds, compare
+from atlas_streams.drift import DriftReport, DriftThresholds, compare
 from atlas_streams.profiling import DatasetProfile
 from atlas_streams.runtime import Atlas
 from atlas_streams.tables.monitors import Monitor, MonitorError, verdict_key
@@ -36,7 +37,7 @@ from atlas_streams.windowing import (
     parse_instant,
 )
 
-__all__ = ["Resolved", "resolve_ref", "routes", "window_index"]
+__all__ = ["Resolved", "resolve_ref", "routes", "training_skew", "window_index"]
 
 CONFIG_VISIBLE_TIMEOUT = 10.0  # s to wait until this worker's copy holds a new config
 
@@ -298,3 +299,25 @@ async def list_drift_events(request: web.Request) -> web.Response:
     events = [event for v in kept for event in v.get("events", [])]
     return json_response({"dataset_id": dataset, "verdicts": kept, "events": events,
                           "count": len(events)})
+
+
+def training_skew(atlas: Atlas, version: Any, current: str) -> DriftReport:
+    """Return a registry version's training-serving skew: its training profile against ``current``.
+
+    The reference is the version's lineage ``profile_run_id`` (a snapshot of
+    ``training_dataset_id``), the current a ref of that dataset (``latest``: its last closed
+    window), restricted to ``features_used`` when given. HttpError 409 when the version names
+    no training profile, 400/404 for a bad or unknown ref.
+    """
+    lineage = version.lineage
+    dataset = lineage.training_dataset_id if lineage is not None else None
+    run_id = lineage.profile_run_id if lineage is not None else None
+    if not dataset or not run_id:
+        raise HttpError(409, f"version {version.version!r} names no training profile: give its "
+                        "lineage a training_dataset_id and a profile_run_id (a snapshot of that "
+                        "dataset)", field="lineage")
+    reference = resolve_ref(atlas, dataset, f"run:{run_id}", "reference")
+    serving = resolve_ref(atlas, dataset, current, "current")
+    return compare(reference.profile, serving.profile, thresholds_of(atlas, dataset),
+                   reference_label=reference.label, current_label=serving.label,
+                   columns=list(lineage.features_used) or None)

@@ -187,6 +187,32 @@ def test_windowing_config_windows_profiles_and_drift(shared_cluster: Cluster,
         assert (status, answer.get("field")) == (code, "reference"), answer
     assert http("GET", f"{url}/drift?reference=latest")[1]["field"] == "current"
 
+    # Training-serving skew of a registry version trained on the snapshot (mostly minutes 0
+    # and 1, v around 10): the last closed window (minute 2, v around 50) drifts.
+    model = f"{worker.url}/models/skewed-{cluster.app_id}"
+    assert http("POST", f"{worker.url}/models/register", {"name": f"skewed-{cluster.app_id}"})[0] == 201
+    lineage = {"training_dataset_id": dataset, "profile_run_id": run["run_id"],
+               "features_used": ["v"]}
+    for version, body in (("1.0.0", {"lineage": lineage}), ("2.0.0", {})):
+        status, answer = http("POST", f"{model}/versions",
+                              {"version": version, "framework": "sklearn", **body})
+        assert status == 201, answer
+    status, skew = http("GET", f"{model}/versions/1.0.0/skew?current={q('window:' + start(2))}")
+    assert status == 200 and set(skew["columns"]) == {"v"} and skew["drift"], skew
+    assert skew["reference"] == f"run:{run['run_id']}"
+    assert http("GET", f"{model}/versions/2.0.0/skew")[0] == 409  # no training profile
+    status, refused = http("POST", f"{model}/versions/1.0.0/promote-production")
+    assert status == 409 and refused["drifted_columns"] == ["v"], refused
+    assert http("POST", f"{model}/versions/1.0.0/promote-production?force=maybe")[0] == 400
+    status, forced = http("POST", f"{model}/versions/1.0.0/promote-production?force=true")
+    assert status == 200 and forced["stage"] == "production", forced
+
+    def audited() -> list[Any] | None:
+        body = http("GET", f"{worker.url}/rbac/access-logs?limit=1000")[1]
+        return [e for e in body["events"] if e.get("reason") == "skew_forced"] or None
+    assert wait_until(audited, 20, "the forced promotion in the access log")[0]["path"].endswith(
+        "/versions/1.0.0/promote-production")
+
 
 def test_sigkill_mid_stream_neither_loses_nor_double_counts_a_windowed_row(
         shared_cluster: Cluster, worker: WorkerProcess) -> None:
