@@ -100,8 +100,12 @@ class WindowWriter:
             index = self._index(dataset)
             config = windowing_of(self.tables, dataset)
             windows = self._load(dataset, needed(index.clock, state))
-            step = absorb(index.clock, windows, int(partition), state, config,
-                          WINDOW_PROFILE_OPTIONS, self.now())
+            # New windows take the parts' options: the dataset's reading options (datetime
+            # columns, flatten depth) with the windows' sketch sizes.
+            options = next((part.profile.options for slot in state.windows.values()
+                            for part in slot.parts), WINDOW_PROFILE_OPTIONS)
+            step = absorb(index.clock, windows, int(partition), state, config, options,
+                          self.now())
             self._write(dataset, recorded(index, step, int(partition), state), step, config)
 
     def tick_all(self) -> None:

@@ -174,7 +174,8 @@ def profile_messages(
     if windowing is not None:
         window_rejected, window_expired = _window(
             state, messages, plan.apply, rows, row_message, plan.reset_at, windowing, acks,
-            caught_up)
+            caught_up, replace(WINDOW_PROFILE_OPTIONS, flatten_depth=options.flatten_depth,
+                               datetime_columns=options.datetime_columns))
     if lineage is not None:
         state.lineage = lineage
     if not encode:
@@ -199,8 +200,13 @@ def _window(
     state: PartialProfile, messages: Sequence[Message], apply: Sequence[int],
     rows: list[dict[str, Any]], row_message: list[int], reset_at: int | None,
     config: WindowingConfig, acks: WindowAcks | None, caught_up: bool,
+    window_options: ProfileOptions,
 ) -> tuple[tuple[tuple[int, str], ...], int]:
-    """Window the applied rows into ``state.windows``; return the refusals and expired rows."""
+    """Window the applied rows into ``state.windows``; return the refusals and expired rows.
+
+    ``window_options``: the windows' smaller sketches, reading rows as the all-time profile
+    does (flatten depth, the dataset's datetime columns).
+    """
     windows = state.windows
     if windows is None:  # a partial from before windows: window from here on
         before = state.offset if reset_at is None else -1
@@ -215,7 +221,7 @@ def _window(
                         max(stamps[i] for i in apply))
     # In place: the step owns ``state`` (the caller keeps only what it returns, and its stored
     # bytes), as it updates the all-time profile in place.
-    step = apply_batch(windows, batch, config, WINDOW_PROFILE_OPTIONS, reset_at=reset_at,
+    step = apply_batch(windows, batch, config, window_options, reset_at=reset_at,
                        caught_up=caught_up, in_place=True)
     state.windows = step.state
     refused: dict[int, str] = {}

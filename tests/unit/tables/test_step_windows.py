@@ -135,3 +135,18 @@ def test_the_same_position_is_stored_again_only_to_say_the_partition_was_read_to
     assert continues(_value(100, "a", None, caught_up=True), stored)
     assert not continues(_value(100, "b", None, caught_up=True), stored)
     assert not continues(_value(100, "a", None, caught_up=True), _value(100, "a", None, True))
+
+
+def test_windows_read_rows_as_the_all_time_profile_does() -> None:
+    options = ProfileOptions(datetime_columns=(("when", 1.0),), flatten_depth=1)
+    result = profile_messages(
+        None, [Msg(0, b'{"when": 1714557600, "at": %d, "n": {"x": 1}}' % BASE,
+                   (BASE + MINUTE) / 1000)],
+        options=options, max_message_bytes=1 << 20, windowing=CONFIG)
+    assert result.partial is not None
+    windows = PartialProfile.from_bytes(result.partial).windows
+    assert windows is not None
+    part = windows.windows[BASE].parts[0].profile
+    assert part.options.datetime_columns == (("when", 1.0),) and part.options.flatten_depth == 1
+    assert part.options.kll_k == 200
+    assert set(part.columns) == set(PartialProfile.from_bytes(result.partial).profile.columns)
