@@ -93,7 +93,7 @@ def register_catalog_agents(
                 tables.snapshots[body["run_id"]] = orjson.dumps(body)
                 yield {"ok": True, "run_id": body["run_id"]}
             elif body.get("type") == "windowing" and tables.windowing is not None:
-                tables.windowing[body["dataset_id"]] = orjson.dumps(body["config"])
+                tables.windowing[body["dataset_id"]] = orjson.dumps(body["windowing"])
                 yield {"ok": True}
             elif body.get("type") == "monitor" and tables.monitors is not None:
                 tables.monitors[body["dataset_id"]] = orjson.dumps(body["monitor"])

@@ -72,6 +72,24 @@ def _instant(text: str, field: str) -> int:
         raise HttpError(400, f"{field}: {exc}", field=field) from None
 
 
+async def _store(atlas: Atlas, dataset: str, kind: str, body: dict[str, Any], table: Any) -> None:
+    """Have the catalog command agent store a dataset's ``kind`` (``windowing``, ``monitor``).
+
+    Sealed as every command; returns once this worker's copy of ``table`` holds it (at most
+    ``CONFIG_VISIBLE_TIMEOUT``), so a GET right after the PUT answers it. 503: no answer.
+    """
+    command = {"type": kind, "dataset_id": dataset, kind: body}
+    topic = topics.internal(atlas.settings.app_id, topics.CATALOG_COMMANDS)
+    sealed = seal_command(atlas.secrets.signing, topic, command)
+    reply = await atlas.snapshot_agent.ask(value=sealed, key=dataset.encode())
+    if not reply.get("ok"):
+        raise HttpError(503, f"the {kind} was not stored: {reply.get('error')}")
+    value = orjson.dumps(body)
+    deadline = time.monotonic() + CONFIG_VISIBLE_TIMEOUT
+    while table.get(dataset) != value and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+
+
 @routes.put("/catalog/datasets/{dataset_id}/windowing")
 async def put_windowing(request: web.Request) -> web.Response:
     """Set the dataset's event-time windowing (before its topic exists, too).
@@ -94,16 +112,7 @@ async def put_windowing(request: web.Request) -> web.Response:
                         f"{current.to_json()['size']} on {current.event_time or 'the message timestamp'}"
                         "; a new size or event_time would overlap them. Change grace or "
                         "retention only, or use a new dataset", field="size")
-    value = orjson.dumps(config.to_json())
-    command = {"type": "windowing", "dataset_id": dataset, "config": config.to_json()}
-    topic = topics.internal(atlas.settings.app_id, topics.CATALOG_COMMANDS)
-    sealed = seal_command(atlas.secrets.signing, topic, command)
-    reply = await atlas.snapshot_agent.ask(value=sealed, key=dataset.encode())
-    if not reply.get("ok"):
-        raise HttpError(503, f"the windowing was not stored: {reply.get('error')}")
-    deadline = time.monotonic() + CONFIG_VISIBLE_TIMEOUT
-    while atlas.catalog.windowing.get(dataset) != value and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
+    await _store(atlas, dataset, "windowing", config.to_json(), atlas.catalog.windowing)
     return json_response({"dataset_id": dataset, "configured": True, **config.to_json()})
 
 
@@ -254,16 +263,7 @@ async def put_monitor(request: web.Request) -> web.Response:
         monitor = Monitor.from_json(await read_json(request))
     except MonitorError as exc:
         raise HttpError(422, str(exc), field=exc.field) from None
-    value = orjson.dumps(monitor.to_json())
-    command = {"type": "monitor", "dataset_id": dataset, "monitor": monitor.to_json()}
-    topic = topics.internal(atlas.settings.app_id, topics.CATALOG_COMMANDS)
-    sealed = seal_command(atlas.secrets.signing, topic, command)
-    reply = await atlas.snapshot_agent.ask(value=sealed, key=dataset.encode())
-    if not reply.get("ok"):
-        raise HttpError(503, f"the monitor was not stored: {reply.get('error')}")
-    deadline = time.monotonic() + CONFIG_VISIBLE_TIMEOUT
-    while atlas.catalog.monitors.get(dataset) != value and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
+    await _store(atlas, dataset, "monitor", monitor.to_json(), atlas.catalog.monitors)
     return json_response({"dataset_id": dataset, **monitor.to_json()})
 
 
