@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pytest
 
 from atlas_streams.agents import windows as writer_module
@@ -54,11 +55,12 @@ def tables() -> CatalogTables:
     return CatalogTables(Owned(), {}, {}, Owned(), Owned(), {}, {}, {}, {})  # type: ignore[arg-type]
 
 
-def store(catalog: CatalogTables, key: str, offsets: range, stored: bytes | None) -> bytes:
-    messages = [Msg(o, b'{"at": %d, "v": %d}' % (BASE + o, o), (BASE + MINUTE) / 1000)
+def store(catalog: CatalogTables, key: str, offsets: range, stored: bytes | None,
+          config: WindowingConfig = CONFIG, at: int = BASE) -> bytes:
+    messages = [Msg(o, b'{"at": %d, "v": %d}' % (at + o, o), (at + MINUTE) / 1000)
                 for o in offsets]
     value = profile_messages(stored, messages, options=ProfileOptions(),
-                             max_message_bytes=1 << 20, windowing=CONFIG).partial
+                             max_message_bytes=1 << 20, windowing=config).partial
     assert value is not None
     catalog.state[key] = value
     return value
@@ -89,3 +91,19 @@ def test_open_windows_are_written_late_and_restored_by_the_next_writer(
     monkeypatch.setattr(writer_module, "LAZY_WRITE_SECONDS", 0.0)
     restarted.tick_all()  # absorbs every stored partial again, then writes what is due
     assert stored_rows(catalog) == listed_rows(catalog) == 9
+
+
+def test_windows_past_the_retention_are_deleted_in_event_time() -> None:
+    catalog = tables()
+    short = WindowingConfig(event_time="at", size=MINUTE, grace=1_000, retention=MINUTE + 1_000)
+    catalog.windowing["d"] = orjson.dumps(short.to_json())
+    writer = WindowWriter(catalog)
+    first = store(catalog, "d/0", range(0, 3), None, short)
+    writer.absorb_stored([("d/0", first)])
+    assert catalog.windows.owned(f"d/{BASE}") is not None  # type: ignore[union-attr]
+    # Five minutes of event time later: the first window ended before watermark - retention.
+    later = store(catalog, "d/0", range(3, 4), first, short, at=BASE + 5 * MINUTE)
+    writer.absorb_stored([("d/0", later)])
+    index = WindowIndex.from_bytes(catalog.window_index.owned("d"))  # type: ignore[union-attr]
+    assert BASE not in index.summaries and BASE + 5 * MINUTE in index.summaries
+    assert catalog.windows.owned(f"d/{BASE}") is None  # type: ignore[union-attr]
