@@ -24,7 +24,13 @@ import orjson
 from atlas_streams.drift import compare
 from atlas_streams.profiling import DatasetProfile
 from atlas_streams.tables.catalog import CatalogTables
-from atlas_streams.tables.monitors import Monitor, MonitorError, verdict, verdict_key
+from atlas_streams.tables.monitors import (
+    Monitor,
+    MonitorError,
+    drift_columns,
+    verdict,
+    verdict_key,
+)
 from atlas_streams.tables.partial import PartialFormatError, windows_of
 from atlas_streams.tables.windows import WindowIndex, acks_bytes, recorded
 from atlas_streams.windowing import (
@@ -227,9 +233,12 @@ class WindowWriter:
                     "corrected": corrected, "at": at, "events": []}
             else:
                 current = window.profile()
+                columns = drift_columns(reference, current,
+                                        windowing_of(self.tables, dataset).event_time)
                 report = compare(reference, current, monitor.thresholds,
                                  reference_label=monitor.reference,
-                                 current_label=f"window:{format_instant(start)}")
+                                 current_label=f"window:{format_instant(start)}",
+                                 columns=columns)
                 kept = verdict(dataset, start, window.end, monitor, report,
                                (reference.row_count, current.row_count), corrected, at)
             self.tables.verdicts[verdict_key(dataset, start)] = orjson.dumps(kept)

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from atlas_streams.drift import DriftReport, DriftThresholds, ThresholdsError
+from atlas_streams.profiling import DatasetProfile
 from atlas_streams.windowing import format_instant, parse_instant
 
-__all__ = ["Monitor", "MonitorError", "verdict", "verdict_key"]
+__all__ = ["Monitor", "MonitorError", "drift_columns", "verdict", "verdict_key"]
 
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 _FIELDS = ("reference", "thresholds")
@@ -99,3 +100,16 @@ def verdict(dataset: str, start: int, end: int, monitor: Monitor, report: DriftR
                    "thresholds": monitor.thresholds.to_json()},
         "events": events,
     }
+
+
+def drift_columns(reference: DatasetProfile, current: DatasetProfile,
+                  event_time: str | None) -> list[str] | None:
+    """Return the columns drift compares: all but the event-time column (None: all).
+
+    A window's event times lie in the window by construction, so its event-time column drifts
+    from any other window's: comparing it would flag every window.
+    """
+    if event_time is None:
+        return None
+    names = set(reference.columns) | set(current.columns)
+    return sorted(n for n in names if n != event_time and not n.startswith(f"{event_time}."))

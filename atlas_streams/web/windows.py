@@ -22,7 +22,7 @@ from atlas_streams.agents.windows import stored_window, windowing_of
 from atlas_streams.drift import DriftReport, DriftThresholds, compare
 from atlas_streams.profiling import DatasetProfile
 from atlas_streams.runtime import Atlas
-from atlas_streams.tables.monitors import Monitor, MonitorError, verdict_key
+from atlas_streams.tables.monitors import Monitor, MonitorError, drift_columns, verdict_key
 from atlas_streams.tables.windows import WindowIndex
 from atlas_streams.topics import DATASET_NAME
 from atlas_streams.web.catalog import RUN_ID
@@ -229,9 +229,11 @@ async def get_drift(request: web.Request) -> web.Response:
                             "range:<since ISO>/<until ISO>, run:<run_id> or latest", field=field)
         refs[field] = resolve_ref(atlas, dataset, ref, field)
     reference, current = refs["reference"], refs["current"]
+    columns = drift_columns(reference.profile, current.profile,
+                            windowing_of(atlas.catalog, dataset).event_time)
     report = await asyncio.to_thread(
         compare, reference.profile, current.profile, thresholds_of(atlas, dataset),
-        reference_label=reference.label, current_label=current.label)
+        reference_label=reference.label, current_label=current.label, columns=columns)
     return json_response({"dataset_id": dataset, **report.to_json()})
 
 
@@ -318,6 +320,8 @@ def training_skew(atlas: Atlas, version: Any, current: str) -> DriftReport:
                         "dataset)", field="lineage")
     reference = resolve_ref(atlas, dataset, f"run:{run_id}", "reference")
     serving = resolve_ref(atlas, dataset, current, "current")
+    columns = list(lineage.features_used) or drift_columns(
+        reference.profile, serving.profile, windowing_of(atlas.catalog, dataset).event_time)
     return compare(reference.profile, serving.profile, thresholds_of(atlas, dataset),
                    reference_label=reference.label, current_label=serving.label,
-                   columns=list(lineage.features_used) or None)
+                   columns=columns)

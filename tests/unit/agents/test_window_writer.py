@@ -13,9 +13,10 @@ from atlas_streams.agents import windows as writer_module
 from atlas_streams.agents.windows import WindowWriter
 from atlas_streams.profiling import ProfileOptions
 from atlas_streams.tables.catalog import CatalogTables
+from atlas_streams.tables.monitors import verdict_key
 from atlas_streams.tables.step import profile_messages
 from atlas_streams.tables.windows import WindowIndex
-from atlas_streams.windowing import WindowingConfig, WindowProfile
+from atlas_streams.windowing import WindowingConfig, WindowProfile, format_instant
 
 MINUTE = 60_000
 BASE = 1_700_000_000_000 - 1_700_000_000_000 % MINUTE
@@ -52,7 +53,8 @@ class Msg:
 
 
 def tables() -> CatalogTables:
-    return CatalogTables(Owned(), {}, {}, Owned(), Owned(), {}, {}, {}, {})  # type: ignore[arg-type]
+    windowing = {"d": orjson.dumps(CONFIG.to_json())}
+    return CatalogTables(Owned(), {}, {}, Owned(), Owned(), {}, windowing, {}, {})  # type: ignore[arg-type]
 
 
 def store(catalog: CatalogTables, key: str, offsets: range, stored: bytes | None,
@@ -107,3 +109,32 @@ def test_windows_past_the_retention_are_deleted_in_event_time() -> None:
     index = WindowIndex.from_bytes(catalog.window_index.owned("d"))  # type: ignore[union-attr]
     assert BASE not in index.summaries and BASE + 5 * MINUTE in index.summaries
     assert catalog.windows.owned(f"d/{BASE}") is None  # type: ignore[union-attr]
+
+
+def test_closed_windows_are_judged_against_the_monitor_reference() -> None:
+    catalog = tables()
+    catalog.monitors["d"] = orjson.dumps(
+        {"reference": f"range:{format_instant(BASE)}/{format_instant(BASE + MINUTE)}"})
+    writer = WindowWriter(catalog)
+    calm = [Msg(o, b'{"at": %d, "v": %d}' % (BASE + o * 100, o % 10), BASE / 1000 + 60)
+            for o in range(200)]
+    moved = [Msg(200 + o, b'{"at": %d, "v": %d}' % (BASE + MINUTE + o * 100, 500 + o % 10),
+                 BASE / 1000 + 120) for o in range(200)]
+    closer = [Msg(400, b'{"at": %d, "v": 1}' % (BASE + 3 * MINUTE), BASE / 1000 + 200)]
+    value = None
+    for batch in (calm, moved, closer):
+        value = profile_messages(value, batch, options=ProfileOptions(),
+                                 max_message_bytes=1 << 20, windowing=CONFIG).partial
+        assert value is not None
+        catalog.state["d/0"] = value
+        writer.absorb_stored([("d/0", value)])
+    assert set(writer.due) == {("d", BASE), ("d", BASE + MINUTE)}
+
+    events = writer.monitor_due()
+
+    assert events and {e["window"] for e in events} == {format_instant(BASE + MINUTE)}
+    assert all(e["column"] == "v" and e["reference"].startswith("range:") for e in events)
+    calm_verdict = orjson.loads(catalog.verdicts[verdict_key("d", BASE)])
+    moved_verdict = orjson.loads(catalog.verdicts[verdict_key("d", BASE + MINUTE)])
+    assert calm_verdict["drift"] is False and moved_verdict["drift"] is True
+    assert moved_verdict["inputs"]["window_rows"] == 200 and not writer.due

@@ -6,7 +6,7 @@ import pytest
 
 from atlas_streams.drift import compare
 from atlas_streams.profiling import DatasetProfile, ProfileOptions
-from atlas_streams.tables.monitors import Monitor, MonitorError, verdict, verdict_key
+from atlas_streams.tables.monitors import Monitor, MonitorError, drift_columns, verdict, verdict_key
 
 
 def test_a_monitor_names_its_reference_and_overrides_thresholds() -> None:
@@ -49,3 +49,13 @@ def test_a_verdict_keeps_its_inputs_and_one_event_a_breach() -> None:
     assert {e["metric"] for e in kept["events"]} >= {"psi", "ks"}
     assert all(e["column"] == "v" and e["value"] >= e["threshold"] for e in kept["events"])
     assert verdict_key("d", 60_000) < verdict_key("d", 600_000)
+
+
+def test_drift_leaves_out_the_event_time_column() -> None:
+    first, second = DatasetProfile.zero(ProfileOptions()), DatasetProfile.zero(ProfileOptions())
+    first.update([{"at": 1, "v": 1, "n": {"x": 1}}], 0)
+    second.update([{"at": 2, "w": 1, "at2": 3}], 0)
+    assert drift_columns(first, second, None) is None
+    assert drift_columns(first, second, "at") == sorted(
+        (set(first.columns) | set(second.columns)) - {"at"})
+    assert "at2" in (drift_columns(first, second, "at") or [])
