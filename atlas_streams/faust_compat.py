@@ -18,6 +18,8 @@ from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.types import TP
 from faust.utils.functional import consecutive_numbers
 
+from atlas_streams.kafka_compat import leave_groups_of_generation_zero
+
 __all__ = ["STUCK_SECONDS", "apply_workarounds", "committable_offset"]
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ def apply_workarounds() -> None:
     _commit_only_from_the_head()
     _configurable_fetch_wait()
     _no_full_collection_per_table_on_revoke()
+    leave_groups_of_generation_zero()
     _applied = True
 
 
