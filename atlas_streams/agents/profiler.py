@@ -222,13 +222,13 @@ def _find_tail_holes(app: faust.App, partials: Partials, settings: Settings) -> 
         consumer = app.consumer
         seen: dict[Any, tuple[int, int]] = {}
         for tp in consumer.assignment():
-            if (name := settings.dataset_of_topic(tp.topic)) is not None:
-                held = partials.held.get(partial_key(name, tp.partition))
-                await _reread_idle_head(consumer, tp, held, idle_heads)
             dataset = settings.dataset_of_topic(tp.topic)
             # A partition with no batch here yet starts from the table's copy: a hole after its
-            # last message shows only this way.
+            # last message shows only this way, and a head left idle after its previous owner
+            # was killed is read again soon when that copy already holds every message.
             held = partials.get(partial_key(dataset, tp.partition)) if dataset else None
+            if held is not None:
+                await _reread_idle_head(consumer, tp, held, idle_heads)
             committed = consumer._committed_offset.get(tp)  # noqa: SLF001 (no public reader)
             if held is None or committed is None:
                 continue
@@ -275,7 +275,7 @@ async def _publish(held: Held, view_topic: faust.TopicT, key: str) -> None:
 
 
 async def _reread_idle_head(
-    consumer: Any, tp: Any, held: Held | None, idle: dict[Any, tuple[int, int]]
+    consumer: Any, tp: Any, held: Held, idle: dict[Any, tuple[int, int]]
 ) -> None:
     """Read a partition again from its committed offset when nothing moves it past it.
 
@@ -298,7 +298,7 @@ async def _reread_idle_head(
     last, checks = idle.get(tp, (committed, 0))
     checks = checks + 1 if last == committed else 1
     idle[tp] = (committed, checks)
-    applied = held is not None and held.watermark >= end - 1
+    applied = held.watermark >= end - 1
     if checks % (IDLE_HEAD_CHECKS if applied else IDLE_HEAD_SLOW_CHECKS) == 0:
         log.warning("%s[%d]: committed at %d of %d with nothing processed for %.0f s; reading "
                     "from %d again", tp.topic, tp.partition, committed, end,
