@@ -29,7 +29,7 @@ from atlas_streams.agents.sealing import Opener, Refusals
 from atlas_streams.agents.trail import AuditTrail
 from atlas_streams.connectors.cluster import BrokerKind, resolve_broker_kind
 from atlas_streams.connectors.security import ssl_context
-from atlas_streams.faust_compat import apply_workarounds
+from atlas_streams.faust_compat import apply_workarounds, read_idle_heads_again
 from atlas_streams.metrics import WorkerMetrics
 from atlas_streams.profiling import ProfileOptions
 from atlas_streams.rbac import ChainHead
@@ -160,6 +160,7 @@ def create_app(settings: Settings, broker_kind: BrokerKind | None = None) -> Atl
     )
     discovery = DatasetDiscovery(app, datasets, settings)
     discovery.install()
+    read_idle_heads_again(app, lambda topic: settings.dataset_of_topic(topic) is not None)
     access = define_access_tables(app, secrets.signing, refusals.record)
     user_commands = _internal_topic(app, settings, topics.USER_COMMANDS)
     decisions = _internal_topic(app, settings, topics.AUDIT_DECISIONS)

@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
-from aiokafka.errors import IllegalStateError
+from aiokafka.errors import IllegalStateError, KafkaError
 from faust.agents.replies import ReplyConsumer, ReplyPromise
 from faust.stores.rocksdb import Store as RocksDBStore
 from faust.transport.consumer import Consumer
@@ -20,7 +21,7 @@ from faust.utils.functional import consecutive_numbers
 
 from atlas_streams.kafka_compat import leave_groups_of_generation_zero
 
-__all__ = ["STUCK_SECONDS", "apply_workarounds", "committable_offset"]
+__all__ = ["STUCK_SECONDS", "apply_workarounds", "committable_offset", "read_idle_heads_again"]
 
 log = logging.getLogger(__name__)
 
@@ -267,3 +268,55 @@ def _on_unacked_head(self: Any, tp: Any, start: int, head: int) -> None:
         )
         self._gap[tp].addi(start, head)  # the interval excludes its end
         del stuck[tp]
+
+
+IDLE_HEAD_INTERVAL = 2.0  # s between checks of the heads of internal topics
+IDLE_HEAD_CHECKS = 3  # checks a head may stay below the end with nothing in flight
+
+
+def read_idle_heads_again(app: Any, handled_elsewhere: Callable[[str], bool]) -> None:
+    """Register a timer that reads again a partition whose last messages were skipped.
+
+    A message a stream reads while flow control is suspended (recovery after an assignment)
+    is skipped unprocessed and never acked (_never_commit_skipped_messages); _on_unacked_head
+    reads it again once later messages are acked. When the skipped messages were the
+    partition's last, nothing did: a worker restarted after kill -9 shipped its saved access
+    decisions while it recovered, its audit agent skipped them, and none reached the chain for
+    minutes (CI; the worker log showed the partition assigned and nothing after). A partition
+    of an acking topic whose committed offset stays below its end with nothing acked or in
+    flight for ``IDLE_HEAD_CHECKS`` checks outside a rebalance is read from that offset again
+    (agents tolerate replays: at-least-once delivery gives them anyway). Changelogs are
+    Faust's; ``handled_elsewhere(topic)`` names topics an agent watches itself (the profiler's
+    dataset topics, agents/profiler.py).
+    """
+    idle: dict[Any, tuple[int, int]] = {}  # partition -> (committed, checks unchanged)
+
+    @app.timer(IDLE_HEAD_INTERVAL, name="atlas-idle-heads")
+    async def reread_idle_heads() -> None:
+        if app.rebalancing:
+            idle.clear()
+            return
+        consumer = app.consumer
+        changelogs = app.tables.changelog_topics
+        in_flight = {message.tp for message in list(consumer._unacked_messages)}  # noqa: SLF001
+        for tp in consumer.assignment():
+            if (tp.topic in changelogs or handled_elsewhere(tp.topic)
+                    or not app.topics.acks_enabled_for(tp.topic)):
+                continue
+            committed = consumer._committed_offset.get(tp)  # noqa: SLF001 (no public reader)
+            end = consumer.highwater(tp)
+            if (committed is None or end is None or end <= committed or tp in in_flight
+                    or consumer._acked.get(tp)):  # noqa: SLF001
+                idle.pop(tp, None)
+                continue
+            last, checks = idle.get(tp, (committed, 0))
+            checks = checks + 1 if last == committed else 1
+            idle[tp] = (committed, checks)
+            if checks % IDLE_HEAD_CHECKS == 0:
+                log.warning("%s[%d]: committed at %d of %d with nothing in flight for %.0f s; "
+                            "reading from %d again", tp.topic, tp.partition, committed, end,
+                            checks * IDLE_HEAD_INTERVAL, committed)
+                try:
+                    await consumer.seek(tp, committed)
+                except (KafkaError, AssertionError, IllegalStateError) as exc:  # revoked since
+                    log.warning("could not seek %s[%d]: %r", tp.topic, tp.partition, exc)
