@@ -280,9 +280,9 @@ def read_idle_heads_again(app: Any, handled_elsewhere: Callable[[str], bool]) ->
     A message a stream reads while flow control is suspended (recovery after an assignment)
     is skipped unprocessed and never acked (_never_commit_skipped_messages); _on_unacked_head
     reads it again once later messages are acked. When the skipped messages were the
-    partition's last, nothing did: a worker restarted after kill -9 shipped its saved access
-    decisions while it recovered, its audit agent skipped them, and none reached the chain for
-    minutes (CI; the worker log showed the partition assigned and nothing after). A partition
+    partition's last, nothing did until another message came: a registry command or the access
+    decisions a restarted worker ships while it recovers could wait indefinitely (the profiler
+    measured this for its dataset topics, agents/profiler.py, _reread_idle_head). A partition
     of an acking topic whose committed offset stays below its end with nothing acked or in
     flight for ``IDLE_HEAD_CHECKS`` checks outside a rebalance is read from that offset again
     (agents tolerate replays: at-least-once delivery gives them anyway). Changelogs are
