@@ -10,14 +10,18 @@ N = 12_000
 
 
 def kill_mid_stream(cluster: Cluster, name: str) -> tuple[str, Path]:
-    # Small batches: the merged view (made at most twice a second) shows progress before the
-    # end, so the kill lands mid-stream.
+    """Kill -9 a worker while it works through the second half of the dataset's rows.
+
+    Waiting for a count between 0 and N before the kill failed when the worker was quick: its
+    first merged view (made at most twice a second) already counted every row.
+    """
     worker = cluster.worker(name, env={"ATLAS_BATCH_SIZE": "100"})
     dataset = cluster.dataset("crash")
-    cluster.produce(dataset, rows(0, N))
-    wait_until(lambda: 0 < (profile_of(worker, dataset) or {}).get("row_count", 0) < N,
-               what="a partly processed dataset")
-    worker.kill()
+    cluster.produce(dataset, rows(0, N // 2))
+    wait_until(lambda: (profile_of(worker, dataset) or {}).get("row_count", 0) > 0,
+               what="the first rows profiled")
+    cluster.produce(dataset, rows(N // 2, N))
+    worker.kill()  # the second half has just reached the broker: most of it is unprocessed
     return dataset, worker.data_dir
 
 
