@@ -116,7 +116,7 @@ def register_profiler(
     observed = metrics if metrics is not None else WorkerMetrics()  # unscraped when not given
 
     async def profile(dataset: str, partition: int, messages: Sequence[Any],
-                      contiguous: bool = False) -> int | None:
+                      contiguous: bool = False, first_offset: int | None = None) -> int | None:
         """Apply messages to one partition's partial; return where to backfill from, or None."""
         key = partial_key(dataset, partition)
         held = partials.get(key)
@@ -129,7 +129,7 @@ def register_profiler(
                 options=replace(options, datetime_columns=settings.datetime_columns_of(dataset)),
                 max_message_bytes=settings.max_message_bytes,
                 deserializer=settings.deserializer_of(dataset), contiguous=contiguous,
-                label=f"dataset {dataset} partition {partition}",
+                label=f"dataset {dataset} partition {partition}", first_offset=first_offset,
             )
             for warning in step.warnings:
                 log.warning("%s", warning)
@@ -185,7 +185,10 @@ def register_profiler(
                 if dataset is None:
                     continue
                 messages = [event.message for event in group]
-                hole = await profile(dataset, partition, messages)
+                # Where the group starts reading the partition (its commit, or the log's start
+                # put there by faust_compat): a first batch after it has a hole.
+                start = app.consumer._committed_offset.get(messages[0].tp)  # noqa: SLF001
+                hole = await profile(dataset, partition, messages, first_offset=start)
                 if hole is not None:
                     end = max(m.offset for m in messages) + 1
                     await _backfill(functools.partial(profile, dataset, partition),

@@ -64,6 +64,7 @@ def profile_messages(
     label: str = "",
     decoded: PartialProfile | None = None,
     encode: bool = True,
+    first_offset: int | None = None,
 ) -> StepResult:
     """Apply one partition's messages to its stored partial.
 
@@ -76,6 +77,7 @@ def profile_messages(
     Unless the messages were read ``contiguous`` from the partition itself, new offsets with a
     hole after the watermark are not applied: the offset to read from is returned instead (the
     consumer lost a message on the way; applying the later ones would skip it for good).
+    ``first_offset`` is where the partition starts for the group (``plan_batch``).
     """
     if decoded is not None:
         state = decoded
@@ -90,7 +92,7 @@ def profile_messages(
         state.profile = DatasetProfile.zero(options).merge(state.profile)
     offsets = [m.offset for m in messages]
     stamps = [int((m.timestamp or 0) * 1000) for m in messages]
-    plan = plan_batch(state, offsets, stamps)
+    plan = plan_batch(state, offsets, stamps, first_offset)
     warnings: list[str] = []
     if plan.backfill_from is not None:
         first = offsets[plan.apply[0]]
