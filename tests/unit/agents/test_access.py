@@ -181,11 +181,17 @@ def test_a_replayed_batch_after_a_crash_makes_the_same_events() -> None:
     assert skipped == (second, [])  # stored after delivery: the replay chains nothing
 
 
-def test_a_stored_head_behind_what_was_read_goes_on_from_the_read_one() -> None:
+def test_a_stored_head_is_kept_even_behind_what_the_worker_read() -> None:
+    """Its replayed decisions make the events the topic holds already (exact re-sends)."""
     options = _options(ChainHead())
     head, events = _chain([_raw(0), _raw(1), _raw(2)], None, options)
     behind = orjson.dumps(ChainHead(events[0]["hash"], 0, 0, {"w1": 0}).to_json())
-    ahead = _options(ChainHead(head.hash, head.seq))
-    after, more = _chain([_raw(3)], behind, ahead)
-    assert [e["seq"] for e in more] == [3] and more[0]["prev_hash"] == head.hash
-    assert after.offset == 3
+    read_ahead = _options(ChainHead(head.hash, head.seq))
+    again, replayed = _chain([_raw(1), _raw(2)], behind, read_ahead)
+    assert (again, replayed) == (head, events[1:])
+
+
+def test_with_no_stored_head_the_chain_goes_on_from_what_was_read() -> None:
+    first, events = _chain([_raw(0)], None, _options(ChainHead()))
+    head, more = _chain([_raw(1)], None, _options(ChainHead(first.hash, first.seq)))
+    assert [e["seq"] for e in more] == [1] and more[0]["prev_hash"] == first.hash
