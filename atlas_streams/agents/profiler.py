@@ -95,6 +95,18 @@ class Partials:
             held = self.held[key] = Held(self.tables.state.get(key))
         return held
 
+    def current(self, key: str) -> Held:
+        """Return the partition's partial, read from the table again while none was applied here.
+
+        A partition taken over from a stopped or killed worker shows its predecessor's last
+        partial only once the view agent has stored it; a copy cached at the first look stayed
+        behind, and the idle head waited 30 s instead of 6 s (scale-out test, CI).
+        """
+        held = self.get(key)
+        if held.state is None and not held.dirty and not held.lock.locked():
+            held.published = self.tables.state.get(key)
+        return held
+
     def keep_only(self, keys: set[str]) -> None:
         """Forget the partials of partitions no longer assigned to this worker."""
         for key in set(self.held) - keys:
@@ -229,7 +241,7 @@ def _find_tail_holes(app: faust.App, partials: Partials, settings: Settings) -> 
             # A partition with no batch here yet starts from the table's copy: a hole after its
             # last message shows only this way, and a head left idle after its previous owner
             # was killed is read again soon when that copy already holds every message.
-            held = partials.get(partial_key(dataset, tp.partition)) if dataset else None
+            held = partials.current(partial_key(dataset, tp.partition)) if dataset else None
             if held is not None:
                 await _reread_idle_head(consumer, tp, held, idle_heads)
             committed = consumer._committed_offset.get(tp)  # noqa: SLF001 (no public reader)
