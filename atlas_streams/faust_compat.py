@@ -270,28 +270,30 @@ def _on_unacked_head(self: Any, tp: Any, start: int, head: int) -> None:
         del stuck[tp]
 
 
-IDLE_HEAD_INTERVAL = 2.0  # s between checks of the heads of internal topics
-IDLE_HEAD_CHECKS = 3  # checks a head may stay below the end with nothing in flight
+IDLE_HEAD_INTERVAL = 2.0  # s between checks of the partitions' heads
+IDLE_HEAD_CHECKS = 3  # quiet checks before a partition is read again, by default
 
 
-def read_idle_heads_again(app: Any, handled_elsewhere: Callable[[str], bool]) -> None:
+def read_idle_heads_again(
+    app: Any, checks_for: Callable[[Any], int | None], name: str = "atlas-idle-heads"
+) -> None:
     """Register a timer that reads again a partition whose last messages were skipped.
 
     A message a stream reads while flow control is suspended (recovery after an assignment)
     is skipped unprocessed and never acked (_never_commit_skipped_messages); _on_unacked_head
     reads it again once later messages are acked. When the skipped messages were the
-    partition's last, nothing did until another message came: a registry command or the access
-    decisions a restarted worker ships while it recovers could wait indefinitely (the profiler
-    measured this for its dataset topics, agents/profiler.py, _reread_idle_head). A partition
-    of an acking topic whose committed offset stays below its end with nothing acked or in
-    flight for ``IDLE_HEAD_CHECKS`` checks outside a rebalance is read from that offset again
-    (agents tolerate replays: at-least-once delivery gives them anyway). Changelogs are
-    Faust's; ``handled_elsewhere(topic)`` names topics an agent watches itself (the profiler's
-    dataset topics, agents/profiler.py).
+    partition's last, nothing did until another message came: after a worker was killed, its
+    successor kept two dataset partitions' commits 500-1,000 messages behind their end for
+    minutes (every row was counted: the killed worker had published them), and a registry
+    command or the decisions a restarted worker ships while it recovers could wait the same way.
+    A partition whose committed offset stays below its end with nothing acked or in flight for
+    ``checks_for(tp)`` checks in a row outside a rebalance is read from that offset again
+    (agents tolerate replays: at-least-once delivery gives them anyway). ``checks_for`` returns
+    None for partitions this timer leaves alone; changelogs and topics without acks are Faust's.
     """
     idle: dict[Any, tuple[int, int]] = {}  # partition -> (committed, checks unchanged)
 
-    @app.timer(IDLE_HEAD_INTERVAL, name="atlas-idle-heads")
+    @app.timer(IDLE_HEAD_INTERVAL, name=name)
     async def reread_idle_heads() -> None:
         if app.rebalancing:
             idle.clear()
@@ -300,19 +302,19 @@ def read_idle_heads_again(app: Any, handled_elsewhere: Callable[[str], bool]) ->
         changelogs = app.tables.changelog_topics
         in_flight = {message.tp for message in list(consumer._unacked_messages)}  # noqa: SLF001
         for tp in consumer.assignment():
-            if (tp.topic in changelogs or handled_elsewhere(tp.topic)
-                    or not app.topics.acks_enabled_for(tp.topic)):
+            if tp.topic in changelogs or not app.topics.acks_enabled_for(tp.topic):
                 continue
+            quiet = checks_for(tp)
             committed = consumer._committed_offset.get(tp)  # noqa: SLF001 (no public reader)
             end = consumer.highwater(tp)
-            if (committed is None or end is None or end <= committed or tp in in_flight
-                    or consumer._acked.get(tp)):  # noqa: SLF001
+            if (quiet is None or committed is None or end is None or end <= committed
+                    or tp in in_flight or consumer._acked.get(tp)):  # noqa: SLF001
                 idle.pop(tp, None)
                 continue
             last, checks = idle.get(tp, (committed, 0))
             checks = checks + 1 if last == committed else 1
             idle[tp] = (committed, checks)
-            if checks % IDLE_HEAD_CHECKS == 0:
+            if checks % quiet == 0:
                 log.warning("%s[%d]: committed at %d of %d with nothing in flight for %.0f s; "
                             "reading from %d again", tp.topic, tp.partition, committed, end,
                             checks * IDLE_HEAD_INTERVAL, committed)

@@ -30,6 +30,7 @@ from aiokafka.errors import KafkaError
 from atlas_streams.agents.backfill import BackfillStalled, read_range
 from atlas_streams.agents.batching import take_events_bounded
 from atlas_streams.agents.deadletter import dead_letter
+from atlas_streams.faust_compat import IDLE_HEAD_CHECKS, read_idle_heads_again
 from atlas_streams.metrics import WorkerMetrics
 from atlas_streams.profiling import ProfileError, ProfileOptions
 from atlas_streams.settings import Settings
@@ -48,8 +49,7 @@ HOLE_CHECK_INTERVAL = 2.0  # s between comparisons of committed offsets with the
 # came 10 s after the worker had applied every row. What is not yet published when a worker
 # dies its successor reads again from the broker: the watermark shows where it ends.
 PUBLISH_INTERVAL = 0.5
-IDLE_HEAD_CHECKS = 3  # checks a committed offset below the end may stay with nothing processed
-IDLE_HEAD_SLOW_CHECKS = 15  # ... when this worker's partial does not hold every message yet
+IDLE_HEAD_SLOW_CHECKS = 15  # quiet checks of a head while this worker's partial lacks messages
 
 
 def partial_key(dataset: str, partition: int) -> str:
@@ -222,7 +222,21 @@ def _find_tail_holes(app: faust.App, partials: Partials, settings: Settings) -> 
     """Register the timer that re-reads what was committed but never profiled."""
     stuck: dict[Any, tuple[int, int]] = {}  # partition -> (watermark, committed) last seen
     seeks: set[tuple[Any, int, int]] = set()  # (partition, watermark, committed) sought back
-    idle_heads: dict[Any, tuple[int, int]] = {}  # partition -> (committed, checks unchanged)
+
+    def quiet_checks(tp: Any) -> int | None:
+        # Messages skipped while Faust recovered and never acked (faust_compat) are read again
+        # after 3 quiet checks when this worker's partial (or the table's copy of the previous
+        # owner's) already holds every message, so the reread only replays; after 15 otherwise
+        # (a busy profiler can leave a partition's messages waiting that long in its queue).
+        dataset = settings.dataset_of_topic(tp.topic)
+        if dataset is None:
+            return None
+        end = app.consumer.highwater(tp)
+        applied = end is not None and partials.current(partial_key(dataset, tp.partition)) \
+            .watermark >= end - 1
+        return IDLE_HEAD_CHECKS if applied else IDLE_HEAD_SLOW_CHECKS
+
+    read_idle_heads_again(app, quiet_checks, name="atlas-profile-idle-heads")
 
     @app.timer(HOLE_CHECK_INTERVAL, name="atlas-profile-tail-holes")
     async def find_tail_holes() -> None:
@@ -232,18 +246,14 @@ def _find_tail_holes(app: faust.App, partials: Partials, settings: Settings) -> 
         # Faust's consumer to deliver them again, once for each such state.
         if app.rebalancing:
             stuck.clear()
-            idle_heads.clear()
             return
         consumer = app.consumer
         seen: dict[Any, tuple[int, int]] = {}
         for tp in consumer.assignment():
             dataset = settings.dataset_of_topic(tp.topic)
             # A partition with no batch here yet starts from the table's copy: a hole after its
-            # last message shows only this way, and a head left idle after its previous owner
-            # was killed is read again soon when that copy already holds every message.
-            held = partials.current(partial_key(dataset, tp.partition)) if dataset else None
-            if held is not None:
-                await _reread_idle_head(consumer, tp, held, idle_heads)
+            # last message shows only this way.
+            held = partials.get(partial_key(dataset, tp.partition)) if dataset else None
             committed = consumer._committed_offset.get(tp)  # noqa: SLF001 (no public reader)
             if held is None or committed is None:
                 continue
@@ -287,41 +297,6 @@ async def _publish(held: Held, view_topic: faust.TopicT, key: str) -> None:
             held.state, held.dirty = None, False
             return
         _published(held, value, view_topic, key)
-
-
-async def _reread_idle_head(
-    consumer: Any, tp: Any, held: Held, idle: dict[Any, tuple[int, int]]
-) -> None:
-    """Read a partition again from its committed offset when nothing moves it past it.
-
-    Messages a stream reads while flow control is suspended (right after an assignment, while
-    Faust recovers) are skipped unprocessed and not acknowledged (faust_compat). When later
-    messages are acknowledged, the consumer reads the head again; when there are none (the
-    skipped ones were the partition's last), nothing did: after a worker was killed, its
-    successor kept two partitions' commits 500-1,000 messages behind their end for minutes
-    (every row was counted: the killed worker had published them). A committed offset below
-    the partition's end with nothing acknowledged since is read again from there: after
-    ``IDLE_HEAD_CHECKS`` checks in a row when this worker's partial already holds every message
-    (the reread only replays), after ``IDLE_HEAD_SLOW_CHECKS`` otherwise (a busy profiler can
-    leave a partition's messages waiting that long in its queue).
-    """
-    committed = consumer._committed_offset.get(tp)  # noqa: SLF001 (no public reader)
-    end = consumer.highwater(tp)
-    if committed is None or end is None or end <= committed or consumer._acked.get(tp):  # noqa: SLF001
-        idle.pop(tp, None)
-        return
-    last, checks = idle.get(tp, (committed, 0))
-    checks = checks + 1 if last == committed else 1
-    idle[tp] = (committed, checks)
-    applied = held.watermark >= end - 1
-    if checks % (IDLE_HEAD_CHECKS if applied else IDLE_HEAD_SLOW_CHECKS) == 0:
-        log.warning("%s[%d]: committed at %d of %d with nothing processed for %.0f s; reading "
-                    "from %d again", tp.topic, tp.partition, committed, end,
-                    checks * HOLE_CHECK_INTERVAL, committed)
-        try:
-            await consumer.seek(tp, committed)
-        except (KafkaError, AssertionError) as exc:  # revoked since: its owner checks
-            log.warning("could not seek %s[%d]: %r", tp.topic, tp.partition, exc)
 
 
 async def _backfill(

@@ -150,25 +150,39 @@ class IdleHeadApp:
             asyncio.run(self.timers[0]())
 
 
+def internal_only(tp: TP) -> int | None:
+    """Three quiet checks for internal topics; dataset topics are left to the profiler."""
+    return None if tp.topic.startswith("datasets.") else 3
+
+
 def test_an_idle_head_of_an_internal_topic_is_read_again_after_three_quiet_checks() -> None:
     app = IdleHeadApp(committed=3, end=7)
-    faust_compat.read_idle_heads_again(app, lambda topic: topic.startswith("datasets."))
+    faust_compat.read_idle_heads_again(app, internal_only)
     app.check(2)
     assert app.sought == []
     app.check(1)  # the dataset topic is the profiler's, the changelog Faust's
     assert app.sought == [(app.decisions, 3)]
 
 
+def test_each_partition_gets_the_quiet_checks_its_owner_asks_for() -> None:
+    app = IdleHeadApp(committed=3, end=7)
+    faust_compat.read_idle_heads_again(app, lambda tp: 5 if tp.topic.startswith("datasets.") else 2)
+    app.check(4)
+    assert app.sought == [(app.decisions, 3), (app.decisions, 3)]  # read again every 2 checks
+    app.check(1)
+    assert app.sought[-1] == (app.dataset, 0)
+
+
 def test_a_partition_with_messages_in_flight_or_at_its_end_is_left_alone() -> None:
     busy = IdleHeadApp(committed=3, end=7)
     busy.consumer._unacked_messages = [SimpleNamespace(tp=busy.decisions)]
-    faust_compat.read_idle_heads_again(busy, lambda topic: True)
+    faust_compat.read_idle_heads_again(busy, internal_only)
     busy.check(6)
     done = IdleHeadApp(committed=7, end=7)
-    faust_compat.read_idle_heads_again(done, lambda topic: topic.startswith("datasets."))
+    faust_compat.read_idle_heads_again(done, internal_only)
     done.check(6)
     rebalancing = IdleHeadApp(committed=3, end=7)
     rebalancing.rebalancing = True
-    faust_compat.read_idle_heads_again(rebalancing, lambda topic: False)
+    faust_compat.read_idle_heads_again(rebalancing, lambda tp: 3)
     rebalancing.check(6)
     assert busy.sought == done.sought == rebalancing.sought == []
