@@ -135,6 +135,7 @@ class IdleHeadApp:
 
         self.consumer = SimpleNamespace(
             _unacked_messages=set(), _acked=defaultdict(list), seek=seek,
+            _read_offset={tp: end - 1 for tp, end in ends.items()},  # all handed to streams
             _committed_offset={self.decisions: committed, self.dataset: 0, self.changelog: 0},
             assignment=lambda: set(ends), highwater=ends.get,
         )
@@ -181,6 +182,16 @@ def test_a_partition_with_messages_in_flight_or_at_its_end_is_left_alone() -> No
     done = IdleHeadApp(committed=7, end=7)
     faust_compat.read_idle_heads_again(done, internal_only)
     done.check(6)
+    queued = IdleHeadApp(committed=3, end=7)  # not yet handed to the stream (a busy consumer)
+    queued.consumer._read_offset[queued.decisions] = 4
+    faust_compat.read_idle_heads_again(queued, internal_only)
+    queued.check(6)
+    assert queued.sought == []
+    acked = IdleHeadApp(committed=3, end=7)  # processed; the commit is on its way
+    faust_compat.acked_up_to(acked.consumer)[acked.decisions] = 6
+    faust_compat.read_idle_heads_again(acked, internal_only)
+    acked.check(6)
+    assert acked.sought == []
     rebalancing = IdleHeadApp(committed=3, end=7)
     rebalancing.rebalancing = True
     faust_compat.read_idle_heads_again(rebalancing, lambda tp: 3)
