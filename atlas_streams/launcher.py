@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -74,10 +75,12 @@ class WorkerProcess:
             time.sleep(0.1)
         raise TimeoutError(f"worker not ready after {timeout:.0f} s:\n{self.log_tail()}")
 
-    def log_tail(self, lines: int = 40) -> str:
-        """Return the last lines of the worker's log."""
+    def log_tail(self, lines: int = 40, skip: re.Pattern[str] | None = None) -> str:
+        """Return the last lines of the worker's log, without those ``skip`` finds."""
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            kept = [line for line in self.log_path.read_text(errors="replace").splitlines()
+                    if skip is None or not skip.search(line)]
+            return "\n".join(kept[-lines:])
         except OSError:
             return "(no log)"
 

@@ -35,7 +35,7 @@ __all__ = ["run"]
 
 HERE = Path(__file__).resolve().parent
 MODES = (1, 100)  # rows per message
-TARGETS = {1: 0.10, 100: 0.50}  # worker rows/s as a share of the bare consumer's
+TARGETS = {1: 0.035, 100: 0.30}  # worker rows/s as a share of the bare consumer's (issue 14)
 ROWS, QUICK_ROWS = 300_000, 30_000
 BARE_RUNS = 3
 IN_PROCESS_ROWS = 100_000
@@ -189,19 +189,19 @@ def _bound(mode: dict[str, Any]) -> str:
         also = "" if ceiling / bare >= target else "; the profile update misses it too" + (
             f", by more: at {ceiling / bare:.1%} of bare it is the tighter bound"
             if ceiling < alone["rows_per_s"] else "")
-        return (f"{said}: Faust alone misses the {target:.0%} target, so no agent on Faust's "
+        return (f"{said}: Faust alone misses the {target:.1%} target, so no agent on Faust's "
                 f"stream path meets it with the worker's settings (the worker reaches "
                 f"{mode['worker_rows_per_s'] / alone['rows_per_s']:.0%} of Faust alone){also}.")
     if ceiling / bare < target:
         but = "" if decode["ratio"] >= target else \
             f" (with one parse a message it is below, {decode['ratio']:.1%})"
-        return (f"{said}: Faust alone clears the {target:.0%} target{but}; the profile update "
+        return (f"{said}: Faust alone clears the {target:.1%} target{but}; the profile update "
                 f"does not, and at {ceiling / bare:.1%} of bare it is the bound.")
     if decode["ratio"] < target:
-        return (f"{said}: only Faust with one parse a message misses the {target:.0%} "
+        return (f"{said}: only Faust with one parse a message misses the {target:.1%} "
                 "target.")
     both = 1 / (1 / alone["rows_per_s"] + 1 / ceiling)
-    return (f"{said}: neither misses the {target:.0%} target alone. The worker runs both on "
+    return (f"{said}: neither misses the {target:.1%} target alone. The worker runs both on "
             f"one event loop; their costs added give {both:,.0f} rows/s = {both / bare:.1%} of "
             "bare (an estimate, not a measurement).")
 
@@ -258,7 +258,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(
             f"| {mode['rows_per_message']} | {mode['messages']:,} | "
             f"{mode['bare_rows_per_s']:,.0f} | {mode['worker_rows_per_s']:,.0f} | "
-            f"{mode['ratio']:.1%} | >= {mode['target']:.0%} | "
+            f"{mode['ratio']:.1%} | >= {mode['target']:.1%} | "
             f"{'yes' if mode['ratio'] >= mode['target'] else '**no**'} | "
             f"{mode['worker_rows_per_s_from_busy']:,.0f} | "
             f"{mode['worker_cpu_seconds']:.1f} / {mode['worker_seconds_from_busy']:.1f} | "

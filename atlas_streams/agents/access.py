@@ -11,6 +11,7 @@ each message's seal first (``agents/sealing.py``): what no worker sealed changes
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -129,8 +130,17 @@ def register_access_agents(
     @app.agent(decisions, name="atlas-audit-chain")
     async def audit_chain(stream: faust.StreamT) -> None:
         async for events in stream.take_events(AUDIT_BATCH, within=AUDIT_BATCH_SECONDS):
+            head, chained = _chain(events, tables.audit_head.owned("head"), options)
+            # The chain's events reach the audit topic before the head moves past them. A head
+            # stored first ran ahead of them when the worker was killed with the events still
+            # in its producer's buffer: the replayed decisions were then skipped as chained
+            # already, and their events were never written (21 of 40 decisions lost, verify
+            # broken; tests/integration/test_service.py). Delivered first, a crash before the
+            # head is stored replays the decisions into the same events (the same MACs), which
+            # the index and verify take as exact re-sends.
+            await _deliver(audit_topic, options.chain_id, chained)
             with current_event(events[-1]):  # no await inside: see the profiler agent
-                _chain(events, tables, audit_topic, options)
+                tables.audit_head["head"] = orjson.dumps(head.to_json())
 
     return user_changes
 
@@ -166,10 +176,15 @@ def _all_users(tables: AccessTables, options: AccessAgentOptions) -> list[User]:
 
 
 def _chain(
-    events: list[faust.EventT], tables: AccessTables, audit_topic: faust.TopicT,
-    options: AccessAgentOptions,
-) -> None:
-    stored = tables.audit_head.owned("head")
+    events: list[faust.EventT], stored: bytes | None, options: AccessAgentOptions,
+) -> tuple[ChainHead, list[dict[str, Any]]]:
+    """Chain a batch of raw decisions after the ``stored`` head; return the new head and events.
+
+    A stored head behind the audit topic (a worker delivered a batch's events, then was killed
+    before it stored the head) is kept as it is: the decisions after it are replayed and make
+    the same events again. Moving it up to what this worker read of the topic chained those
+    replays a second time (3 decisions twice in a run of the kill-9 test).
+    """
     head = ChainHead.from_json(orjson.loads(stored)) if stored else options.last_read()
     opened: list[tuple[int, dict[str, Any]]] = []
     for event in events:
@@ -183,8 +198,12 @@ def _chain(
     head, chained = chain_decisions(
         head, [(o, d) for o, d in opened if "skip" not in d], options.audit, options.chain_id
     )
-    for event in chained:
-        audit_topic.send_soon(key=options.chain_id.encode(), value=orjson.dumps(event))
     last = max((o for o, _ in opened), default=head.offset)
-    head = ChainHead(head.hash, head.seq, max(head.offset, last), head.origins)
-    tables.audit_head["head"] = orjson.dumps(head.to_json())
+    return ChainHead(head.hash, head.seq, max(head.offset, last), head.origins), chained
+
+
+async def _deliver(audit_topic: faust.TopicT, chain_id: str, chained: list[dict[str, Any]]) -> None:
+    """Send the chain's new events and wait until Kafka has them all."""
+    key = chain_id.encode()
+    pending = [await audit_topic.send(key=key, value=orjson.dumps(event)) for event in chained]
+    await asyncio.gather(*pending)

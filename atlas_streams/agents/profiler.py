@@ -32,6 +32,7 @@ from atlas_streams.agents.backfill import BackfillStalled, read_range
 from atlas_streams.agents.batching import take_events_bounded
 from atlas_streams.agents.deadletter import dead_letter
 from atlas_streams.agents.windows import windowing_of
+from atlas_streams.faust_compat import IDLE_HEAD_CHECKS, read_idle_heads_again
 from atlas_streams.metrics import WorkerMetrics
 from atlas_streams.profiling import ProfileError, ProfileOptions
 from atlas_streams.settings import Settings
@@ -59,8 +60,7 @@ HOLE_CHECK_INTERVAL = 2.0  # s between comparisons of committed offsets with the
 # came 10 s after the worker had applied every row. What is not yet published when a worker
 # dies its successor reads again from the broker: the watermark shows where it ends.
 PUBLISH_INTERVAL = 0.5
-IDLE_HEAD_CHECKS = 3  # checks a committed offset below the end may stay with nothing processed
-IDLE_HEAD_SLOW_CHECKS = 15  # ... when this worker's partial does not hold every message yet
+IDLE_HEAD_SLOW_CHECKS = 15  # quiet checks of a head while this worker's partial lacks messages
 
 
 def partial_key(dataset: str, partition: int) -> str:
@@ -159,6 +159,20 @@ class Partials:
             return True
         return False
 
+    def current(self, key: str) -> Held:
+        """Return the partition's partial, read from the table again while none was applied here.
+
+        A partition taken over from a stopped or killed worker shows its predecessor's last
+        partial only once the view agent has stored it; a copy cached at the first look stayed
+        behind, and the idle head waited 30 s instead of 6 s (scale-out test, CI).
+        """
+        held = self.get(key)
+        if held.state is None and not held.dirty and not held.lock.locked():
+            copy = self.tables.state.get(key)
+            if copy != held.published:
+                held = self.held[key] = Held(copy)
+        return held
+
     def keep_only(self, keys: set[str]) -> None:
         """Forget the partials of partitions no longer assigned to this worker."""
         for key in set(self.held) - keys:
@@ -184,7 +198,8 @@ def register_profiler(
         return acks_from_bytes(value) if value else None
 
     async def profile(dataset: str, partition: int, messages: Sequence[Any],
-                      contiguous: bool = False, caught_up: bool = False) -> int | None:
+                      contiguous: bool = False, caught_up: bool = False,
+                      first_offset: int | None = None) -> int | None:
         """Apply messages to one partition's partial; return where to backfill from, or None."""
         key = partial_key(dataset, partition)
         held = partials.get(key)
@@ -198,7 +213,7 @@ def register_profiler(
                 options=replace(options, datetime_columns=settings.datetime_columns_of(dataset)),
                 max_message_bytes=settings.max_message_bytes,
                 deserializer=settings.deserializer_of(dataset), contiguous=contiguous,
-                label=f"dataset {dataset} partition {partition}",
+                label=f"dataset {dataset} partition {partition}", first_offset=first_offset,
                 windowing=windowing_of(tables, dataset), acks=acks_of(key),
                 caught_up=caught_up, lineage=held.lineage,
             )
@@ -258,7 +273,10 @@ def register_profiler(
                 if dataset is None:
                     continue
                 messages = [event.message for event in group]
-                hole = await profile(dataset, partition, messages,
+                # Where the group starts reading the partition (its commit, or the log's start
+                # put there by faust_compat): a first batch after it has a hole.
+                start = app.consumer._committed_offset.get(messages[0].tp)  # noqa: SLF001
+                hole = await profile(dataset, partition, messages, first_offset=start,
                                      caught_up=_caught_up(app, group[-1].message))
                 if hole is not None:
                     end = max(m.offset for m in messages) + 1
@@ -282,7 +300,21 @@ def _find_tail_holes(app: faust.App, partials: Partials, settings: Settings,
     """Register the timer that re-reads what was committed but never profiled."""
     stuck: dict[Any, tuple[int, int]] = {}  # partition -> (watermark, committed) last seen
     seeks: set[tuple[Any, int, int]] = set()  # (partition, watermark, committed) sought back
-    idle_heads: dict[Any, tuple[int, int]] = {}  # partition -> (committed, checks unchanged)
+
+    def quiet_checks(tp: Any) -> int | None:
+        # Messages skipped while Faust recovered and never acked (faust_compat) are read again
+        # after 3 quiet checks when this worker's partial (or the table's copy of the previous
+        # owner's) already holds every message, so the reread only replays; after 15 otherwise
+        # (a busy profiler can leave a partition's messages waiting that long in its queue).
+        dataset = settings.dataset_of_topic(tp.topic)
+        if dataset is None:
+            return None
+        end = app.consumer.highwater(tp)
+        applied = end is not None and partials.current(partial_key(dataset, tp.partition)) \
+            .watermark >= end - 1
+        return IDLE_HEAD_CHECKS if applied else IDLE_HEAD_SLOW_CHECKS
+
+    read_idle_heads_again(app, quiet_checks, name="atlas-profile-idle-heads")
 
     @app.timer(HOLE_CHECK_INTERVAL, name="atlas-profile-tail-holes")
     async def find_tail_holes() -> None:
@@ -292,16 +324,14 @@ def _find_tail_holes(app: faust.App, partials: Partials, settings: Settings,
         # Faust's consumer to deliver them again, once for each such state.
         if app.rebalancing:
             stuck.clear()
-            idle_heads.clear()
             return
         consumer = app.consumer
         seen: dict[Any, tuple[int, int]] = {}
         for tp in consumer.assignment():
             if (name := settings.dataset_of_topic(tp.topic)) is not None:
-                held = partials.held.get(partial_key(name, tp.partition))
-                await _reread_idle_head(consumer, tp, held, idle_heads)
-                if held is not None:
-                    await _mark_caught_up(held, consumer, tp, view_topic,
+                known = partials.held.get(partial_key(name, tp.partition))
+                if known is not None:
+                    await _mark_caught_up(known, consumer, tp, view_topic,
                                           partial_key(name, tp.partition))
             dataset = settings.dataset_of_topic(tp.topic)
             # A partition with no batch here yet starts from the table's copy: a hole after its
@@ -384,41 +414,6 @@ async def _publish(held: Held, view_topic: faust.TopicT, key: str) -> None:
             held.state, held.dirty = None, False
             return
         _published(held, value, view_topic, key)
-
-
-async def _reread_idle_head(
-    consumer: Any, tp: Any, held: Held | None, idle: dict[Any, tuple[int, int]]
-) -> None:
-    """Read a partition again from its committed offset when nothing moves it past it.
-
-    Messages a stream reads while flow control is suspended (right after an assignment, while
-    Faust recovers) are skipped unprocessed and not acknowledged (faust_compat). When later
-    messages are acknowledged, the consumer reads the head again; when there are none (the
-    skipped ones were the partition's last), nothing did: after a worker was killed, its
-    successor kept two partitions' commits 500-1,000 messages behind their end for minutes
-    (every row was counted: the killed worker had published them). A committed offset below
-    the partition's end with nothing acknowledged since is read again from there: after
-    ``IDLE_HEAD_CHECKS`` checks in a row when this worker's partial already holds every message
-    (the reread only replays), after ``IDLE_HEAD_SLOW_CHECKS`` otherwise (a busy profiler can
-    leave a partition's messages waiting that long in its queue).
-    """
-    committed = consumer._committed_offset.get(tp)  # noqa: SLF001 (no public reader)
-    end = consumer.highwater(tp)
-    if committed is None or end is None or end <= committed or consumer._acked.get(tp):  # noqa: SLF001
-        idle.pop(tp, None)
-        return
-    last, checks = idle.get(tp, (committed, 0))
-    checks = checks + 1 if last == committed else 1
-    idle[tp] = (committed, checks)
-    applied = held is not None and held.watermark >= end - 1
-    if checks % (IDLE_HEAD_CHECKS if applied else IDLE_HEAD_SLOW_CHECKS) == 0:
-        log.warning("%s[%d]: committed at %d of %d with nothing processed for %.0f s; reading "
-                    "from %d again", tp.topic, tp.partition, committed, end,
-                    checks * HOLE_CHECK_INTERVAL, committed)
-        try:
-            await consumer.seek(tp, committed)
-        except (KafkaError, AssertionError) as exc:  # revoked since: its owner checks
-            log.warning("could not seek %s[%d]: %r", tp.topic, tp.partition, exc)
 
 
 async def _backfill(

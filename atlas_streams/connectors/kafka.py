@@ -41,6 +41,7 @@ from atlas_streams.connectors.errors import (
     ConnectorUnreachable,
 )
 from atlas_streams.connectors.security import client_options
+from atlas_streams.kafka_compat import leave_groups_of_generation_zero
 
 __all__ = [
     "ConsumedMessage",
@@ -162,6 +163,7 @@ class KafkaConsumerConnector:
         if self._consumer is not None:
             raise ConnectorError("the consumer is already started")
         opts = self.options
+        leave_groups_of_generation_zero()  # so a stop leaves the group on every broker
         consumer = AIOKafkaConsumer(
             *opts.topics, bootstrap_servers=opts.bootstrap_servers, group_id=opts.group_id,
             client_id=f"atlas-connector-{opts.source_name}", enable_auto_commit=False,

@@ -95,6 +95,7 @@ def profile_messages(
     acks: WindowAcks | None = None,
     caught_up: bool = False,
     lineage: Lineage | None = None,
+    first_offset: int | None = None,
 ) -> StepResult:
     """Apply one partition's messages to its stored partial.
 
@@ -107,6 +108,7 @@ def profile_messages(
     Unless the messages were read ``contiguous`` from the partition itself, new offsets with a
     hole after the watermark are not applied: the offset to read from is returned instead (the
     consumer lost a message on the way; applying the later ones would skip it for good).
+    ``first_offset`` is where the partition starts for the group (``plan_batch``).
 
     With ``windowing`` the new rows are also windowed by event time (``caught_up``: the batch
     reached the partition's end); ``acks`` drops what the window writer has folded first.
@@ -125,7 +127,7 @@ def profile_messages(
         state.profile = DatasetProfile.zero(options).merge(state.profile)
     offsets = [m.offset for m in messages]
     stamps = [int((m.timestamp or 0) * 1000) for m in messages]
-    plan = plan_batch(state, offsets, stamps)
+    plan = plan_batch(state, offsets, stamps, first_offset)
     warnings: list[str] = []
     if plan.backfill_from is not None:
         first = offsets[plan.apply[0]]

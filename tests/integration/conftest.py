@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import re
 import time
 import urllib.error
 import urllib.request
@@ -203,6 +205,19 @@ def profile_of(worker: WorkerProcess, dataset: str) -> dict[str, Any] | None:
     return body if status == 200 else None
 
 
+REQUEST_LINE = re.compile(r"\] (GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /")
+
+
+@contextlib.contextmanager
+def log_on_failure(worker: WorkerProcess, lines: int = 40) -> Iterator[None]:
+    """Add the end of the worker's log to an assertion that fails inside (CI keeps no files)."""
+    try:
+        yield
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- end of {worker.log_path.name}, requests left out ---\n"
+                             f"{worker.log_tail(lines, skip=REQUEST_LINE)}") from None
+
+
 def wait_rows(
     worker: WorkerProcess, dataset: str, rows: int, timeout: float = 60.0, commits: bool = True,
 ) -> dict[str, Any]:
@@ -223,7 +238,8 @@ def wait_rows(
                                  f"more than the {rows} sent")
         return body if body is not None and body["row_count"] == rows else None
 
-    wait_until(counted, timeout, f"{rows} rows of {dataset} on {worker.url}")
+    with log_on_failure(worker):
+        wait_until(counted, timeout, f"{rows} rows of {dataset} on {worker.url}")
     settings = worker_settings(worker)
     topic = dataset if dataset in settings.topics else dataset_topic(settings.dataset_prefix, dataset)
     if commits:

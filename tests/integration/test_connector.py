@@ -67,8 +67,8 @@ async def test_send_then_read_in_batches_committing_each(broker: EmbeddedBroker)
             # Leaving with an error: the second batch stays uncommitted.
             raise RuntimeError("the caller failed while handling the batch")
 
-    again = await read_all(config, want=17)  # same group: resumes after the first batch
-    assert [m.offset for m in again][:15] == list(range(10, 25))
+    again = await read_all(config, want=15)  # same group: resumes after the first batch
+    assert [m.offset for m in again] == list(range(10, 25))  # the last two are not JSON
     tail = await read_all(consumer_config(broker, topic, f"{group}-s", deserializer="string"), 26)
     assert [m.value for m in tail][-2:] == ['{"n":24}', "plain text"]
     assert len(tail) == 26  # b"\xff\x00" is not UTF-8: rejected, not lost

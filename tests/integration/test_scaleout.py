@@ -147,7 +147,7 @@ def lose_worker(
     # After a SIGKILL the group's committed offsets of the dead worker's partitions used to stay
     # 500-1,000 behind the end for minutes though every row was counted: the successor's stream
     # skipped the last messages unacknowledged while Faust recovered, and nothing came after
-    # them to make the consumer read them again (agents/profiler.py, _reread_idle_head). Every
+    # them to make the consumer read them again (faust_compat.read_idle_heads_again). Every
     # case now waits for the group to commit to the end.
     assert_all_answer(survivors, dataset, total)
     return total

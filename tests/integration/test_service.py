@@ -15,7 +15,7 @@ from pathlib import Path
 
 from atlas_streams.broker import EmbeddedBroker
 
-from .conftest import Cluster, http, rows, wait_rows, wait_until
+from .conftest import Cluster, http, log_on_failure, rows, wait_rows, wait_until
 
 REQUESTS = 40
 
@@ -31,13 +31,22 @@ def test_every_answered_request_is_chained_once_after_a_kill_9(cluster: Cluster)
 
     again = cluster.worker("k1-again", data_dir=worker.data_dir)
 
-    def chained() -> Counter[str]:
-        status, logs = http("GET", f"{again.url}/rbac/access-logs?limit=1000")
-        found = Counter(e["request_id"] for e in logs.get("events", [])
-                        if str(e.get("request_id")).startswith("kill9-"))
-        return found if set(found) == set(ids) else Counter()
+    seen: list[Counter[str]] = [Counter()]
 
-    found = wait_until(chained, timeout=60, what="every answered decision in the chain")
+    def chained() -> Counter[str] | None:
+        status, logs = http("GET", f"{again.url}/rbac/access-logs?limit=1000")
+        seen[0] = Counter(e["request_id"] for e in logs.get("events", [])
+                          if str(e.get("request_id")).startswith("kill9-"))
+        return seen[0] if set(seen[0]) == set(ids) else None
+
+    try:
+        with log_on_failure(again):
+            found = wait_until(chained, timeout=60, what="every answered decision in the chain")
+    except AssertionError as exc:
+        _, verify = http("GET", f"{again.url}/rbac/audit/verify")
+        missing = sorted(set(ids) - set(seen[0]), key=lambda i: int(i.split("-")[1]))
+        raise AssertionError(f"{len(seen[0])} of {len(ids)} chained, missing {missing}; "
+                             f"verify: {verify}\n{exc}") from None
     assert all(count == 1 for count in found.values()), found.most_common(3)
     status, report = http("GET", f"{again.url}/rbac/audit/verify")
     assert status == 200 and report["ok"], report

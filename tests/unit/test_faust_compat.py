@@ -115,3 +115,85 @@ def test_revoking_a_tables_partitions_makes_no_full_collection(monkeypatch: pyte
     Store.revoke_partitions(store, table, {TP(changelog, 0), TP("another-changelog", 3)})
 
     assert set(store._dbs) == {3} and collections == []  # it held the loop ~1 s a rebalance
+
+
+class IdleHeadApp:
+    """The parts of a Faust app the idle-head timer reads: one internal partition at ``end``."""
+
+    def __init__(self, committed: int, end: int, dataset_end: int = 9) -> None:
+        self.rebalancing = False
+        self.timers: list[Any] = []
+        self.tables = SimpleNamespace(changelog_topics={"app-table-changelog"})
+        self.topics = SimpleNamespace(acks_enabled_for=lambda topic: True)
+        self.decisions, self.dataset = TP("app-audit-decisions", 0), TP("datasets.orders", 0)
+        self.changelog = TP("app-table-changelog", 0)
+        self.sought: list[tuple[TP, int]] = []
+        ends = {self.decisions: end, self.dataset: dataset_end, self.changelog: 5}
+
+        async def seek(tp: TP, offset: int) -> None:
+            self.sought.append((tp, offset))
+
+        self.consumer = SimpleNamespace(
+            _unacked_messages=set(), _acked=defaultdict(list), seek=seek,
+            _read_offset={tp: end - 1 for tp, end in ends.items()},  # all handed to streams
+            _committed_offset={self.decisions: committed, self.dataset: 0, self.changelog: 0},
+            assignment=lambda: set(ends), highwater=ends.get,
+        )
+
+    def timer(self, interval: float, name: str) -> Any:
+        def register(function: Any) -> Any:
+            self.timers.append(function)
+            return function
+        return register
+
+    def check(self, times: int) -> None:
+        for _ in range(times):
+            asyncio.run(self.timers[0]())
+
+
+def internal_only(tp: TP) -> int | None:
+    """Three quiet checks for internal topics; dataset topics are left to the profiler."""
+    return None if tp.topic.startswith("datasets.") else 3
+
+
+def test_an_idle_head_of_an_internal_topic_is_read_again_after_three_quiet_checks() -> None:
+    app = IdleHeadApp(committed=3, end=7)
+    faust_compat.read_idle_heads_again(app, internal_only)
+    app.check(2)
+    assert app.sought == []
+    app.check(1)  # the dataset topic is the profiler's, the changelog Faust's
+    assert app.sought == [(app.decisions, 3)]
+
+
+def test_each_partition_gets_the_quiet_checks_its_owner_asks_for() -> None:
+    app = IdleHeadApp(committed=3, end=7)
+    faust_compat.read_idle_heads_again(app, lambda tp: 5 if tp.topic.startswith("datasets.") else 2)
+    app.check(4)
+    assert app.sought == [(app.decisions, 3), (app.decisions, 3)]  # read again every 2 checks
+    app.check(1)
+    assert app.sought[-1] == (app.dataset, 0)
+
+
+def test_a_partition_with_messages_in_flight_or_at_its_end_is_left_alone() -> None:
+    busy = IdleHeadApp(committed=3, end=7)
+    busy.consumer._unacked_messages = [SimpleNamespace(tp=busy.decisions)]
+    faust_compat.read_idle_heads_again(busy, internal_only)
+    busy.check(6)
+    done = IdleHeadApp(committed=7, end=7)
+    faust_compat.read_idle_heads_again(done, internal_only)
+    done.check(6)
+    queued = IdleHeadApp(committed=3, end=7)  # not yet handed to the stream (a busy consumer)
+    queued.consumer._read_offset[queued.decisions] = 4
+    faust_compat.read_idle_heads_again(queued, internal_only)
+    queued.check(6)
+    assert queued.sought == []
+    acked = IdleHeadApp(committed=3, end=7)  # processed; the commit is on its way
+    faust_compat.acked_up_to(acked.consumer)[acked.decisions] = 6
+    faust_compat.read_idle_heads_again(acked, internal_only)
+    acked.check(6)
+    assert acked.sought == []
+    rebalancing = IdleHeadApp(committed=3, end=7)
+    rebalancing.rebalancing = True
+    faust_compat.read_idle_heads_again(rebalancing, lambda tp: 3)
+    rebalancing.check(6)
+    assert busy.sought == done.sought == rebalancing.sought == []

@@ -1,14 +1,21 @@
-"""Unit tests of apply_user_change, the pure step of the user-change agent (no broker)."""
+"""Unit tests of the access agents' pure steps: apply_user_change and _chain (no broker)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
+import orjson
 import pytest
 
-from atlas_streams.agents.access import UserChangeRefused, apply_user_change
-from atlas_streams.rbac import MaskType, Role, User
+from atlas_streams.agents.access import (
+    AccessAgentOptions,
+    UserChangeRefused,
+    _chain,
+    apply_user_change,
+)
+from atlas_streams.rbac import ChainHead, Keyring, MaskType, Role, User
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -142,3 +149,49 @@ def test_changes_apply_in_order() -> None:
     )
     with pytest.raises(UserChangeRefused):
         apply_user_change(user, {"op": "set_roles", "user_id": "u-1", "roles": ["admin"]})
+
+
+def _decision(index: int) -> dict[str, Any]:
+    return {"event_id": f"e{index}", "request_id": f"r{index}", "origin": "w1",
+            "origin_seq": index}
+
+
+def _raw(offset: int) -> Any:
+    """A raw-decision event at ``offset``; the fake opener reads its decision from it."""
+    return SimpleNamespace(message=SimpleNamespace(offset=offset), decision=_decision(offset))
+
+
+def _options(read: ChainHead) -> AccessAgentOptions:
+    return AccessAgentOptions(
+        chain_id="app", opener=SimpleNamespace(open=lambda event: event.decision),  # type: ignore[arg-type]
+        audit=Keyring.of(b"k" * 32), builtins=dict, last_read=lambda: read,
+    )
+
+
+def test_a_replayed_batch_after_a_crash_makes_the_same_events() -> None:
+    """Killed after delivering but before storing the head: the replay re-sends, not forks."""
+    options = _options(ChainHead())
+    first, chained = _chain([_raw(0), _raw(1)], None, options)
+    stored = orjson.dumps(first.to_json())
+    second, again = _chain([_raw(2), _raw(3)], stored, options)
+    replayed, same = _chain([_raw(2), _raw(3)], stored, options)
+    assert [e["seq"] for e in chained + again] == [0, 1, 2, 3]
+    assert (replayed, same) == (second, again)
+    skipped = _chain([_raw(2), _raw(3)], orjson.dumps(second.to_json()), options)
+    assert skipped == (second, [])  # stored after delivery: the replay chains nothing
+
+
+def test_a_stored_head_is_kept_even_behind_what_the_worker_read() -> None:
+    """Its replayed decisions make the events the topic holds already (exact re-sends)."""
+    options = _options(ChainHead())
+    head, events = _chain([_raw(0), _raw(1), _raw(2)], None, options)
+    behind = orjson.dumps(ChainHead(events[0]["hash"], 0, 0, {"w1": 0}).to_json())
+    read_ahead = _options(ChainHead(head.hash, head.seq))
+    again, replayed = _chain([_raw(1), _raw(2)], behind, read_ahead)
+    assert (again, replayed) == (head, events[1:])
+
+
+def test_with_no_stored_head_the_chain_goes_on_from_what_was_read() -> None:
+    first, events = _chain([_raw(0)], None, _options(ChainHead()))
+    head, more = _chain([_raw(1)], None, _options(ChainHead(first.hash, first.seq)))
+    assert [e["seq"] for e in more] == [1] and more[0]["prev_hash"] == first.hash

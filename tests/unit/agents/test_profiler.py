@@ -44,3 +44,15 @@ def test_a_held_partial_without_a_value_has_no_watermark() -> None:
 
 def test_partial_keys_name_dataset_and_partition() -> None:
     assert partial_key("orders.eu", 12) == "orders.eu/12"
+
+
+def test_a_partition_with_nothing_applied_here_follows_the_table() -> None:
+    """Taken over from a stopped worker, its partial shows once the view agent stored it."""
+    table: dict[str, bytes] = {}
+    partials = Partials(SimpleNamespace(state=table))  # type: ignore[arg-type]
+    assert partials.current("orders/0").published is None
+    table["orders/0"] = b"stored later"
+    assert partials.current("orders/0").published == b"stored later"
+    partials.get("orders/0").dirty = True  # this worker applied rows: its own value wins
+    table["orders/0"] = b"older copy"
+    assert partials.current("orders/0").published == b"stored later"

@@ -105,6 +105,27 @@ def test_a_fresh_partial_applies_every_message() -> None:
     assert plan_batch(_partial(), [0, 1, 2], [10, 11, 12]) == BatchPlan((0, 1, 2), 0, None)
 
 
+def test_a_fresh_partial_whose_first_batch_starts_after_the_group_start_has_a_hole() -> None:
+    # Offset 0 was read while Faust recovered and skipped: 1 and 2 alone would set the
+    # watermark past it, and reading it again would be taken for a replay.
+    assert plan_batch(_partial(), [1, 2], [11, 12], first_offset=0).backfill_from == 0
+    assert plan_batch(_partial(), [1, 2], [11, 12]).backfill_from is None  # start unknown
+
+
+@pytest.mark.parametrize("first_offset", [3, 5])
+def test_a_fresh_partial_starting_at_or_before_the_group_start_has_no_hole(
+    first_offset: int
+) -> None:
+    # At the committed offset, or before it (messages acked but not yet committed, again).
+    assert plan_batch(_partial(), [3, 4, 5], [1, 2, 3], first_offset=first_offset) == BatchPlan(
+        (0, 1, 2), 0, None)
+
+
+def test_the_group_start_is_ignored_once_a_watermark_exists() -> None:
+    state = _partial(offset=5, max_timestamp=105)
+    assert plan_batch(state, [6, 7], [106, 107], first_offset=0) == BatchPlan((0, 1), 0, None)
+
+
 def test_an_empty_batch_applies_nothing() -> None:
     assert plan_batch(_partial(offset=5, max_timestamp=50), [], []) == BatchPlan((), 0, None)
 
