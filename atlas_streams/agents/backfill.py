@@ -57,14 +57,19 @@ async def read_range(
         max_partition_fetch_bytes=max(1 << 20, settings.max_message_bytes + (64 << 10)),
         **client_options(settings.kafka_security),
     )
-    await consumer.start()
+    tp = TopicPartition(topic, partition)
     try:
-        tp = TopicPartition(topic, partition)
+        # Every wait on the broker is bounded: a backfill that hung once (all threads idle, no
+        # error logged, 45-60 s; kill -9 restarts under load, 2 runs in 9) held the profiler's
+        # agent, which awaits it, and no partition moved. Raised, the hole is found again and
+        # read again (agents/profiler.py).
+        async with asyncio.timeout(idle_timeout):
+            await consumer.start()
         consumer.assign([tp])
         consumer.seek(tp, start)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + idle_timeout
-        while await consumer.position(tp) < end:
+        while await _position(consumer, tp, idle_timeout) < end:
             batch = await consumer.getmany(tp, timeout_ms=500, max_records=READ_CHUNK_RECORDS)
             records = [
                 Record(topic, partition, r.offset,
@@ -79,5 +84,18 @@ async def read_range(
                     f"{topic}[{partition}]: nothing read for {idle_timeout:g} s at offset "
                     f"{await consumer.position(tp)} of {start}..{end - 1}"
                 )
+    except TimeoutError:
+        raise BackfillStalled(
+            f"{topic}[{partition}]: the broker did not answer within {idle_timeout:g} s while "
+            f"reading {start}..{end - 1}") from None
     finally:
-        await consumer.stop()
+        try:
+            async with asyncio.timeout(idle_timeout):
+                await consumer.stop()
+        except TimeoutError:
+            pass
+
+
+async def _position(consumer: AIOKafkaConsumer, tp: TopicPartition, timeout: float) -> int:
+    async with asyncio.timeout(timeout):
+        return await consumer.position(tp)
