@@ -29,7 +29,7 @@ from atlas_streams.agents.sealing import Opener, Refusals
 from atlas_streams.agents.trail import AuditTrail
 from atlas_streams.connectors.cluster import BrokerKind, resolve_broker_kind
 from atlas_streams.connectors.security import ssl_context
-from atlas_streams.faust_compat import IDLE_HEAD_CHECKS, apply_workarounds, read_idle_heads_again
+from atlas_streams.faust_compat import apply_workarounds
 from atlas_streams.metrics import WorkerMetrics
 from atlas_streams.profiling import ProfileOptions
 from atlas_streams.rbac import ChainHead
@@ -161,9 +161,6 @@ def create_app(settings: Settings, broker_kind: BrokerKind | None = None) -> Atl
     )
     discovery = DatasetDiscovery(app, datasets, settings)
     discovery.install()
-    # Dataset topics: the profiler's own reader (it knows which partitions it holds whole).
-    read_idle_heads_again(app, lambda tp: None if settings.dataset_of_topic(tp.topic) else
-                          IDLE_HEAD_CHECKS)
     access = define_access_tables(app, secrets.signing, refusals.record)
     user_commands = _internal_topic(app, settings, topics.USER_COMMANDS)
     decisions = _internal_topic(app, settings, topics.AUDIT_DECISIONS)

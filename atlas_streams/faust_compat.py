@@ -296,8 +296,10 @@ def read_idle_heads_again(
     reads it again once later messages are acked. When the skipped messages were the
     partition's last, nothing did until another message came: after a worker was killed, its
     successor kept two dataset partitions' commits 500-1,000 messages behind their end for
-    minutes (every row was counted: the killed worker had published them), and a registry
-    command or the decisions a restarted worker ships while it recovers could wait the same way.
+    minutes (every row was counted: the killed worker had published them). Only the profiler
+    uses it, for its dataset topics: on the internal topics (commands, their replies) a run of
+    the suite saw commits lag behind processing and the reader replay the user agent's commands
+    and replies every 6 s while writes waited (test_defenses.py, CI).
     A partition whose committed offset stays below its end, whose last message was handed to
     (or skipped by) a stream, and whose last messages are neither in flight nor acked, for
     ``checks_for(tp)`` checks in a row outside a rebalance is read from that offset again.
