@@ -59,9 +59,10 @@ def apply_user_change(current: User | None, change: dict[str, Any]) -> User:
     """Return the user after ``change``; raise UserChangeRefused when it cannot apply."""
     op = change["op"]
     if op == "create":
-        if current is not None:
+        created = User.from_bytes(bytes.fromhex(change["user"]))
+        if current is not None and current != created:
             raise UserChangeRefused(409, f"user {current.user_id} already exists")
-        return User.from_bytes(bytes.fromhex(change["user"]))
+        return created  # the very same user again: the web view sent its command twice
     if current is None or current.disabled:
         raise UserChangeRefused(404, f"user {change['user_id']!r} not found")
     if op == "revoke":

@@ -18,6 +18,7 @@ from atlas_streams.agents.sealing import seal_command
 from atlas_streams.profiling import DatasetProfile, with_freshness
 from atlas_streams.runtime import Atlas
 from atlas_streams.topics import DATASET_NAME
+from atlas_streams.web import commands
 from atlas_streams.web.context import ATLAS, Access, view_report
 from atlas_streams.web.errors import HttpError, json_response
 from atlas_streams.web.reports import ReportCache
@@ -117,7 +118,8 @@ async def snapshot_profile(request: web.Request) -> web.Response:
     }
     topic = topics.internal(atlas.settings.app_id, topics.CATALOG_COMMANDS)
     sealed = seal_command(atlas.secrets.signing, topic, command)
-    reply = await atlas.snapshot_agent.ask(value=sealed, key=run_id.encode())
+    reply = await commands.ask(atlas.snapshot_agent, sealed, run_id.encode(),
+                               who="the catalog agent")
     if not reply.get("ok"):
         raise HttpError(500, f"the snapshot was not stored: {reply.get('error')}")
     await _wait_visible(atlas, run_id)

@@ -44,13 +44,13 @@ from atlas_streams.registry import (
     summarize,
 )
 from atlas_streams.runtime import Atlas
+from atlas_streams.web import commands
 from atlas_streams.web.context import ATLAS, read_json
 from atlas_streams.web.errors import HttpError, json_response
 from atlas_streams.web.windows import training_skew
 
 __all__ = ["models_summary", "routes"]
 
-ASK_TIMEOUT = 30.0  # s to wait for the registry agent's reply
 VISIBLE_TIMEOUT = 10.0  # s to wait until this worker's copy holds a change
 UPLOAD_CHUNK = 1 << 20  # bytes read from the request at a time
 SEARCH_PARAMS = frozenset({"q", "tag", "stage", "framework", "metric"})
@@ -93,15 +93,12 @@ async def _command(
     }
     counted = atlas.metrics.registry_commands
     try:
-        reply = await asyncio.wait_for(
-            atlas.registry_agent.ask(value=seal_command(atlas.secrets.signing, topic, message),
-                                     key=command.model.encode()),
-            ASK_TIMEOUT,
-        )
-    except TimeoutError:
+        reply = await commands.ask(
+            atlas.registry_agent, seal_command(atlas.secrets.signing, topic, message),
+            command.model.encode(), who="the registry")
+    except commands.CommandTimeout:
         counted.labels(action, "timeout").inc()
-        raise HttpError(503, "the registry did not answer in time; check the workers and "
-                        "read the model before retrying") from None
+        raise
     if not reply.get("ok"):
         counted.labels(action, str(reply.get("error") or "refused")).inc()
         status = ERROR_KINDS.get(reply.get("error", ""), 500)

@@ -33,6 +33,7 @@ from atlas_streams.rbac import (
 )
 from atlas_streams.runtime import Atlas
 from atlas_streams.tables.access import builtin_users
+from atlas_streams.web import commands
 from atlas_streams.web.auth import find_user
 from atlas_streams.web.context import ATLAS, read_json
 from atlas_streams.web.errors import HttpError, json_response
@@ -67,7 +68,8 @@ async def _change(atlas: Atlas, change: dict[str, Any], base: User | None = None
     if base is not None and atlas.access.users.get(base.user_id) is None:
         change = {**change, "base": base.to_bytes().hex()}
     topic = topics.internal(atlas.settings.app_id, topics.USER_COMMANDS)
-    reply = await atlas.user_agent.ask(value=seal_command(atlas.secrets.signing, topic, change))
+    reply = await commands.ask(atlas.user_agent, seal_command(atlas.secrets.signing, topic, change),
+                               who="the user agent")
     if not reply.get("ok"):
         raise HttpError(int(reply.get("status", 409)), str(reply.get("error")))
     expected = orjson.dumps(reply["user"], option=orjson.OPT_SORT_KEYS)

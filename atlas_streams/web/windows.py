@@ -25,6 +25,7 @@ from atlas_streams.runtime import Atlas
 from atlas_streams.tables.monitors import Monitor, MonitorError, drift_columns, verdict_key
 from atlas_streams.tables.windows import WindowIndex
 from atlas_streams.topics import DATASET_NAME
+from atlas_streams.web import commands
 from atlas_streams.web.catalog import RUN_ID
 from atlas_streams.web.context import ATLAS, read_json, view_report
 from atlas_streams.web.errors import HttpError, json_response
@@ -81,7 +82,8 @@ async def _store(atlas: Atlas, dataset: str, kind: str, body: dict[str, Any], ta
     command = {"type": kind, "dataset_id": dataset, kind: body}
     topic = topics.internal(atlas.settings.app_id, topics.CATALOG_COMMANDS)
     sealed = seal_command(atlas.secrets.signing, topic, command)
-    reply = await atlas.snapshot_agent.ask(value=sealed, key=dataset.encode())
+    reply = await commands.ask(atlas.snapshot_agent, sealed, dataset.encode(),
+                               who="the catalog agent")
     if not reply.get("ok"):
         raise HttpError(503, f"the {kind} was not stored: {reply.get('error')}")
     value = orjson.dumps(body)

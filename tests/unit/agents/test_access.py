@@ -43,9 +43,16 @@ def test_create_makes_the_user_from_its_bytes() -> None:
     assert created == user
 
 
-@pytest.mark.parametrize("disabled", [False, True])
-def test_create_over_an_existing_user_is_a_conflict(disabled: bool) -> None:
-    current = _user(disabled=disabled)
+def test_the_same_create_twice_is_done_once() -> None:
+    # The web view sends a command again while no reply comes (web/commands.py).
+    change = {"op": "create", "user_id": "u-1", "user": _user().to_bytes().hex()}
+
+    assert apply_user_change(_user(), change) == _user()
+
+
+@pytest.mark.parametrize("current", [_user(disabled=True), _user(key_hash="hash-2"),
+                                     _user(username="bob")])
+def test_create_over_another_user_of_that_id_is_a_conflict(current: User) -> None:
     change = {"op": "create", "user_id": "u-1", "user": _user().to_bytes().hex()}
 
     with pytest.raises(UserChangeRefused, match="user u-1 already exists") as raised:
