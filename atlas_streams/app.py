@@ -32,7 +32,6 @@ from atlas_streams.connectors.security import ssl_context
 from atlas_streams.faust_compat import apply_workarounds
 from atlas_streams.metrics import WorkerMetrics
 from atlas_streams.profiling import ProfileOptions
-from atlas_streams.rbac import ChainHead
 from atlas_streams.runtime import Atlas
 from atlas_streams.settings import Settings
 from atlas_streams.tables.access import builtin_users, define_access_tables
@@ -169,7 +168,7 @@ def create_app(settings: Settings, broker_kind: BrokerKind | None = None) -> Atl
         app, user_commands, decisions, audit_topic, access, AccessAgentOptions(
             chain_id=settings.app_id, opener=opener, audit=secrets.audit,
             builtins=lambda: builtin_users(settings, secrets),
-            last_read=lambda: ChainHead(trail.index.check.hash, trail.index.check.seq),
+            last_read=lambda: trail.index.check.head(),  # with its origins: see ChainCheck
         ),
     )
     registry = define_registry_tables(app)

@@ -109,7 +109,9 @@ class AccessAgentOptions:
     audit: Keyring  # keys the chain
     builtins: Callable[[], dict[str, User]]  # users with no stored record (demo, first admin)
     # Where the chain stands as this worker last read it: the writer resumes from there when
-    # its stored head is missing or forged, instead of starting a second chain at seq 0.
+    # its stored head is missing or forged, instead of starting a second chain at seq 0. Its
+    # origins skip decisions the chain holds already: a restarted worker found no stored head
+    # and chained the last 3 decisions of the killed one a second time (kill-9 test, CI).
     last_read: Callable[[], ChainHead]
 
 

@@ -161,6 +161,10 @@ class ChainCheck:
     hash: str = GENESIS
     checked: int = 0
     broken: ChainBreak | None = None
+    # Per origin (a worker's outbox), the last origin_seq the chain holds: a writer with no
+    # stored head resumes from here (``ChainHead.origins``), so decisions replayed to it that
+    # the chain holds already are known as re-sends instead of being chained again.
+    origins: Mapping[str, int] = field(default_factory=dict)
 
     def next(
         self, keyring: Keyring, event: Mapping[str, Any], offset: int | None = None,
@@ -185,7 +189,16 @@ class ChainCheck:
             problem = f"sequence number jumps from {self.seq} to {seq}: events are missing or moved"
         if problem is not None:
             return self._break(event, offset, problem)
-        return ChainCheck(self.seq + 1, str(event["hash"]), self.checked + 1)
+        origins = self.origins
+        origin, origin_seq = event.get("origin"), event.get("origin_seq")
+        if isinstance(origin, str) and isinstance(origin_seq, int) and (
+                origin_seq > origins.get(origin, -1)):
+            origins = {**origins, origin: origin_seq}
+        return ChainCheck(self.seq + 1, str(event["hash"]), self.checked + 1, origins=origins)
+
+    def head(self) -> ChainHead:
+        """Return the writer's head as this check read the chain (no raw offset: -1)."""
+        return ChainHead(self.hash, self.seq, origins=dict(self.origins))
 
     def _break(self, event: object, offset: int | None, reason: str) -> ChainCheck:
         mapping = event if isinstance(event, Mapping) else {}

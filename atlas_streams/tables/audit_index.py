@@ -194,11 +194,13 @@ def _index_keys(event: Mapping[str, Any], ts: int, seq: int) -> list[bytes]:
 
 def _check_json(check: ChainCheck) -> dict[str, Any]:
     return {"seq": check.seq, "hash": check.hash, "checked": check.checked,
-            "broken": None if check.broken is None else check.broken.to_json()}
+            "broken": None if check.broken is None else check.broken.to_json(),
+            "origins": dict(check.origins)}
 
 
 def _check_from(body: Mapping[str, Any]) -> ChainCheck:
     broken = body.get("broken")
     found = None if broken is None else ChainBreak(
         broken["offset"], broken["seq"], broken["event_id"], broken["reason"])
-    return ChainCheck(int(body["seq"]), str(body["hash"]), int(body["checked"]), found)
+    origins = {str(k): int(v) for k, v in dict(body.get("origins") or {}).items()}
+    return ChainCheck(int(body["seq"]), str(body["hash"]), int(body["checked"]), found, origins)

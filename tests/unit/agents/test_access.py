@@ -202,3 +202,21 @@ def test_with_no_stored_head_the_chain_goes_on_from_what_was_read() -> None:
     first, events = _chain([_raw(0)], None, _options(ChainHead()))
     head, more = _chain([_raw(1)], None, _options(ChainHead(first.hash, first.seq)))
     assert [e["seq"] for e in more] == [1] and more[0]["prev_hash"] == first.hash
+
+
+def test_with_no_stored_head_decisions_the_chain_holds_are_not_chained_again() -> None:
+    """A restarted worker found no stored head: the chain it read says what is chained."""
+    from atlas_streams.rbac import ChainCheck
+
+    keyring = Keyring.of(b"k" * 32)
+    _, events = _chain([_raw(0), _raw(1), _raw(2)], None, _options(ChainHead()))
+    check = ChainCheck()
+    for event in events:
+        check = check.next(keyring, event)
+    assert check.origins == {"w1": 2} and check.broken is None
+
+    head, replayed = _chain([_raw(1), _raw(2), _raw(3)], None, _options(check.head()))
+
+    assert [e["request_id"] for e in replayed] == ["r3"]  # r1 and r2: in the chain already
+    assert replayed[0]["seq"] == 3 and replayed[0]["prev_hash"] == events[-1]["hash"]
+    assert head.origins == {"w1": 3}

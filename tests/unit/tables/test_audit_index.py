@@ -110,3 +110,16 @@ def test_garbage_in_the_topic_breaks_the_check(index: AuditIndex) -> None:
     index.ingest(0, [(0, chained(1)[0]), (1, b"not json")])
 
     assert index.check.broken is not None and index.check.broken.offset == 1
+
+
+def test_the_last_outbox_seq_of_each_origin_survives_a_reopen(tmp_path: Path) -> None:
+    raw = [(i, {**d, "origin": f"w{i % 2}", "origin_seq": i // 2}) for i, d in decisions(5)]
+    _, events = chain_decisions(ChainHead(), raw, RING, "c1")
+    first = AuditIndex(tmp_path / "a", RING, "c1", timedelta(days=30))
+    first.ingest(0, [(i, orjson.dumps(e)) for i, e in enumerate(events)])
+    first.close()
+
+    again = AuditIndex(tmp_path / "a", RING, "c1", timedelta(days=30))
+
+    assert again.check.origins == {"w0": 2, "w1": 1}
+    assert again.check.head() == ChainHead(events[-1]["hash"], 4, -1, {"w0": 2, "w1": 1})
