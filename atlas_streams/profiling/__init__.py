@@ -31,7 +31,7 @@ and every value more frequent than 2.7% of a column in ``top_values`` with ``cou
 """
 
 from atlas_streams.profiling.column import ColumnProfile
-from atlas_streams.profiling.dataset import DatasetProfile, with_freshness
+from atlas_streams.profiling.dataset import DatasetProfile, PreparedRows, with_freshness
 from atlas_streams.profiling.errors import (
     IncompatibleProfilesError,
     ProfileError,
@@ -46,6 +46,7 @@ __all__ = [
     "IncompatibleProfilesError",
     "ProfileError",
     "ProfileFormatError",
+    "PreparedRows",
     "ProfileOptions",
     "with_freshness",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import chain
 from types import MappingProxyType
@@ -21,7 +21,22 @@ from atlas_streams.profiling.errors import (
 from atlas_streams.profiling.flatten import columns_of, is_items_column
 from atlas_streams.profiling.options import ProfileOptions
 
-__all__ = ["DatasetProfile", "with_freshness"]
+__all__ = ["DatasetProfile", "PreparedRows", "with_freshness"]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRows:
+    """A batch of rows read into canonical columns once (``DatasetProfile.prepare``).
+
+    Reading is the costly half of an update (flattening and canonicalising 100 rows of 20
+    columns: ~20% of the profiler's step, bench/RESULTS.md); a window's profile that takes the
+    same rows as the all-time profile applies these instead of reading them again. Only
+    profiles that read rows alike (``reading``) may apply them.
+    """
+
+    reading: tuple[int, tuple[tuple[str, float], ...]]  # flatten depth, datetime columns
+    batches: Mapping[str, CanonicalBatch]  # by column, in the order the rows show them
+    row_count: int
 
 #: KLL k a profile over its byte budget shrinks sketches to before it gives up exact value
 #: tables (rank error 1.0%, the accuracy promised before k=1024), and the least it shrinks to.
@@ -87,25 +102,41 @@ class DatasetProfile:
 
     def update(self, rows: Sequence[Mapping[str, Any]], now: float) -> None:
         """Add a batch of rows (decoded JSON objects) seen at ``now`` (epoch seconds)."""
+        self.update_prepared(self.prepare(rows), now)
+
+    def prepare(self, rows: Sequence[Mapping[str, Any]]) -> PreparedRows:
+        """Read a batch of rows into canonical columns, as ``update`` would; change nothing.
+
+        Every column is canonicalised before anything changes, so a failure leaves no
+        half-update.
+        """
         _check_rows(rows)
         options = self._options
-        names = set().union(*rows) if rows else set()
-        known = {name.partition(".")[0] for name in self._columns}
-        present = [name for name in dict.fromkeys(known) if name in names]
-        present += _new_names(rows, names - known)
-        # Canonicalise every column before changing anything, so a failure leaves no half-update.
+        present = list(dict.fromkeys(chain.from_iterable(rows)))
         batches: dict[str, CanonicalBatch] = {
             name: canonicalise(values, options.datetime_unit(name), types)
             for name, (values, types) in columns_of(rows, present, options.flatten_depth).items()
         }
+        return PreparedRows(_reading(options), MappingProxyType(batches), len(rows))
+
+    def update_prepared(self, prepared: PreparedRows, now: float) -> None:
+        """Add a batch of rows read by ``prepare`` (of this profile, or one that reads alike).
+
+        Raises:
+            ValueError: ``prepared`` was read with another flatten depth or datetime columns.
+        """
+        if prepared.reading != _reading(self._options):
+            raise ValueError("these rows were prepared by a profile that reads rows otherwise "
+                             "(flatten depth or datetime columns)")
+        batches = prepared.batches
         for name, batch in batches.items():
             if name not in self._columns:
                 self._columns[name] = self._nulls(name)
             self._columns[name].update(batch)
         for name, column in self._columns.items():
             if name not in batches and not column.counts.items:
-                column.add_nulls(len(rows))
-        self._row_count += len(rows)
+                column.add_nulls(prepared.row_count)
+        self._row_count += prepared.row_count
         self._updated_at = _latest(self._updated_at, float(now))
 
     def add_invalid(self, count: int = 1) -> None:
@@ -309,11 +340,9 @@ def _check_rows(rows: Sequence[Mapping[str, Any]]) -> None:
             )
 
 
-def _new_names(rows: Sequence[Mapping[str, Any]], new: set[str]) -> list[str]:
-    """Return the new column names in the order they first appear in the rows."""
-    if not new:
-        return []
-    return [name for name in dict.fromkeys(chain.from_iterable(rows)) if name in new]
+def _reading(options: ProfileOptions) -> tuple[int, tuple[tuple[str, float], ...]]:
+    """Return what reading rows into columns depends on (``PreparedRows.reading``)."""
+    return options.flatten_depth, options.datetime_columns
 
 
 def _latest(first: float | None, second: float | None) -> float | None:

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from atlas_streams.profiling import DatasetProfile, ProfileError, ProfileOptions
+from atlas_streams.profiling import DatasetProfile, PreparedRows, ProfileError, ProfileOptions
 from atlas_streams.tables.partial import Lineage, PartialProfile, applied_offset, plan_batch
 from atlas_streams.windowing import (
     WINDOW_PROFILE_OPTIONS,
@@ -160,10 +160,12 @@ def profile_messages(
     index_of = {id(m): i for i, m in enumerate(messages)}
     rows: list[dict[str, Any]] = []
     row_message: list[int] = []  # per row: its message's index in ``messages``
+    prepared: list[PreparedRows] = []  # per chunk: its rows read into columns
     for chunk in chunks(applied):
         decoded = decode_batch([m.value for m in chunk], max_message_bytes, deserializer)
         rejected += [(index_of[id(chunk[r.index])], r.reason) for r in decoded.rejected]
-        state.profile.update(decoded.rows, time.time())
+        prepared.append(state.profile.prepare(decoded.rows))
+        state.profile.update_prepared(prepared[-1], time.time())
         if decoded.rejected:
             state.profile.add_invalid(len(decoded.rejected))
         if windowing is not None:
@@ -177,7 +179,8 @@ def profile_messages(
         window_rejected, window_expired = _window(
             state, messages, plan.apply, rows, row_message, plan.reset_at, windowing, acks,
             caught_up, replace(WINDOW_PROFILE_OPTIONS, flatten_depth=options.flatten_depth,
-                               datetime_columns=options.datetime_columns))
+                               datetime_columns=options.datetime_columns),
+            prepared[0] if len(prepared) == 1 else None)
     if lineage is not None:
         state.lineage = lineage
     if not encode:
@@ -202,12 +205,13 @@ def _window(
     state: PartialProfile, messages: Sequence[Message], apply: Sequence[int],
     rows: list[dict[str, Any]], row_message: list[int], reset_at: int | None,
     config: WindowingConfig, acks: WindowAcks | None, caught_up: bool,
-    window_options: ProfileOptions,
+    window_options: ProfileOptions, prepared: PreparedRows | None,
 ) -> tuple[tuple[tuple[int, str], ...], int]:
     """Window the applied rows into ``state.windows``; return the refusals and expired rows.
 
     ``window_options``: the windows' smaller sketches, reading rows as the all-time profile
-    does (flatten depth, the dataset's datetime columns).
+    does (flatten depth, the dataset's datetime columns), so that a window taking every row
+    applies the all-time profile's ``prepared`` columns instead of reading the rows again.
     """
     windows = state.windows
     if windows is None:  # a partial from before windows: window from here on
@@ -220,7 +224,7 @@ def _window(
     stamps = [-1 if m.timestamp is None else int(m.timestamp * 1000) for m in messages]
     batch = WindowBatch(rows, [offsets[m] for m in row_message],
                         [stamps[m] for m in row_message], max(offsets[i] for i in apply),
-                        max(stamps[i] for i in apply))
+                        max(stamps[i] for i in apply), prepared)
     # In place: the step owns ``state`` (the caller keeps only what it returns, and its stored
     # bytes), as it updates the all-time profile in place.
     step = apply_batch(windows, batch, config, window_options, reset_at=reset_at,

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from atlas_streams.profiling import DatasetProfile, ProfileOptions
+from atlas_streams.profiling import DatasetProfile, PreparedRows, ProfileOptions
 from atlas_streams.windowing import codec
 from atlas_streams.windowing.config import WindowingConfig
 from atlas_streams.windowing.errors import WindowStateError
@@ -84,6 +84,9 @@ class WindowBatch:
     timestamps: Sequence[int]  # per row: its message's timestamp, epoch ms (-1: none)
     last_offset: int  # the batch's highest applied offset, messages that held no row included
     max_timestamp: int = -1  # the batch's newest message timestamp, epoch ms
+    # The rows read into columns already (by the all-time profile's step): a window that takes
+    # every row of the batch applies them instead of reading the rows a second time.
+    prepared: PreparedRows | None = None
 
     @classmethod
     def of_messages(
@@ -224,16 +227,16 @@ def apply_batch(
     assignment = assign_rows(state, batch, config)
     windows = dict(state.windows)
     for start, (indexes, late, latest) in assignment.windows.items():
-        rows = [batch.rows[i] for i in indexes]
+        every = len(indexes) == len(batch.rows) and batch.prepared is not None
         slot = windows.get(start)
         if in_place and slot is not None and slot.parts and not slot.parts[-1].final:
             last = slot.parts[-1]
-            last.profile.update(rows, latest / 1000.0)
+            _update(last.profile, batch, indexes, every, latest)
             grown = Part(last.gen, False, last.profile, last.late_count + late)
             windows[start] = replace(slot, parts=(*slot.parts[:-1], grown))
             continue
         profile = DatasetProfile.zero(options)
-        profile.update(rows, latest / 1000.0)
+        _update(profile, batch, indexes, every, latest)
         windows[start] = _added(slot, start + config.size, profile, late)
     changed = set(assignment.windows)
     watermark = assignment.watermark
@@ -253,6 +256,15 @@ def apply_batch(
     )
     return PartitionStep(new_state, assignment.rejections, tuple(sorted(changed & windows.keys())),
                          assignment.expired)
+
+
+def _update(profile: DatasetProfile, batch: WindowBatch, indexes: list[int], every: bool,
+            latest: int) -> None:
+    """Add a window's rows of ``batch`` (at ``indexes``) to ``profile``, read once if ``every``."""
+    if every and batch.prepared is not None:
+        profile.update_prepared(batch.prepared, latest / 1000.0)
+    else:
+        profile.update([batch.rows[i] for i in indexes], latest / 1000.0)
 
 
 def acknowledge(state: PartitionWindows, folded: Mapping[int, int],

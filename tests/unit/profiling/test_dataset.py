@@ -298,3 +298,29 @@ def test_a_wide_profile_fits_one_kafka_message_under_the_default_limit() -> None
     assert copy.columns["s0"].values.is_exact  # a 500-value table is no larger as sketches
     assert report["s0"]["distinct_estimate"] == 500
     assert all(c.quantiles.k >= 256 for c in copy.columns.values())  # rank error <= 1.05%
+
+
+def test_rows_prepared_once_update_profiles_of_other_sketch_sizes_alike() -> None:
+    rows = [{"a": i, "s": f"v{i % 7}", "n": {"x": i * 0.5}, "d": "2024-05-01T00:00:00Z"}
+            for i in range(150)]  # below k: the KLL sketches hold every value, no random choice
+    big = DatasetProfile.zero(ProfileOptions())
+    small_options = ProfileOptions(kll_k=200, distinct_lg_k=11, exact_distinct_limit=200)
+    small, direct = DatasetProfile.zero(small_options), DatasetProfile.zero(small_options)
+
+    prepared = big.prepare(rows)
+    big.update_prepared(prepared, 1.0)
+    small.update_prepared(prepared, 1.0)
+    direct.update(rows, 1.0)
+
+    assert small.report("d") == direct.report("d") and big.row_count == small.row_count == 150
+    assert list(small.columns) == list(direct.columns) == ["a", "s", "n", "n.x", "d"]
+
+
+def test_rows_prepared_with_another_reading_are_refused() -> None:
+    rows = [{"n": {"x": 1}}]
+    prepared = DatasetProfile.zero(ProfileOptions(flatten_depth=0)).prepare(rows)
+    profile = DatasetProfile.zero(ProfileOptions())
+
+    with pytest.raises(ValueError, match="reads rows otherwise"):
+        profile.update_prepared(prepared, 1.0)
+    assert profile.row_count == 0

@@ -135,3 +135,28 @@ def test_in_place_counts_the_same_rows_as_a_merged_copy() -> None:
                    for s, slot in v.windows.items()} for k, v in states.items()}
     assert counted[True] == counted[False]
     assert sum(p[2] for parts in counted[True].values() for p in parts) == 40
+
+
+@pytest.mark.parametrize("times", [[T0 + MINUTE, T0 + 2 * MINUTE, T0 + 3 * MINUTE],  # one window
+                                   [T0 + MINUTE, T0 + HOUR + 1, T0 + 2 * MINUTE]])  # two
+def test_rows_prepared_by_the_all_time_profile_give_the_same_windows(times: list[int]) -> None:
+    from dataclasses import replace
+
+    from atlas_streams.profiling import DatasetProfile, ProfileOptions
+
+    plain = batch(times)
+    rows = [dict(row, tags=["a", "b"], nested={"x": i}) for i, row in enumerate(plain.rows)]
+    plain = replace(plain, rows=rows)
+    all_time = DatasetProfile.zero(ProfileOptions(flatten_depth=OPTIONS.flatten_depth))
+    prepared = replace(plain, prepared=all_time.prepare(rows))
+
+    steps = [apply_batch(PartitionWindows(), b, CONFIG, OPTIONS, in_place=True)
+             for b in (plain, prepared)]
+
+    reports = [{start: [p.profile.report("d") for p in slot.parts]
+                for start, slot in step.state.windows.items()} for step in steps]
+    for by_start in reports:
+        for parts in by_start.values():
+            for report in parts:
+                report.pop("updated_at", None)
+    assert reports[0] == reports[1] and len(reports[0]) == len({(t - T0) // HOUR for t in times})
