@@ -81,9 +81,13 @@ def _model(request: web.Request) -> ModelState:
 
 
 async def _command(
-    request: web.Request, action: str, body: Any, *, version: str | None = None
+    request: web.Request, action: str, body: Any, *, version: str | None = None,
+    await_run: str | None = None,
 ) -> dict[str, Any]:
-    """Check, send and await one command; return the agent's successful reply."""
+    """Check, send and await one command; return the agent's successful reply.
+
+    ``await_run``: a snapshot this view took for the command; the agent waits for its copy.
+    """
     atlas: Atlas = request.app[ATLAS]
     url_name = request.match_info.get("name")
     command = parse_command(action, body, model=url_name, version=version)
@@ -94,6 +98,8 @@ async def _command(
         "id": command_id, "action": action, "model": command.model, "version": version,
         "body": body, "actor": principal.user_id if principal is not None else "anonymous",
     }
+    if await_run is not None:
+        message["await_run"] = await_run
     counted = atlas.metrics.registry_commands
     try:
         reply = await commands.ask(
@@ -181,15 +187,16 @@ async def add_version(request: web.Request) -> web.Response:
     `training_range` gets a snapshot of that dataset taken now, as its `training_run_id`
     (none when the dataset has no profile on this worker, or the caller may not see it).
     """
-    body = await _with_training_snapshot(request, await read_json(request))
-    reply = await _command(request, "add_version", body)
+    body, run_id = await _with_training_snapshot(request, await read_json(request))
+    reply = await _command(request, "add_version", body, await_run=run_id)
     added = [e["version"] for e in reply["events"] if e["type"] == "version_added"]
     version = added[0] if added else str((body or {}).get("version"))
     return json_response(_version_of(reply, version), status=201)
 
 
-async def _with_training_snapshot(request: web.Request, body: Any) -> Any:
-    """Return ``body`` with a fresh snapshot as its lineage's ``training_run_id`` when it needs one.
+async def _with_training_snapshot(request: web.Request, body: Any) -> tuple[Any, str | None]:
+    """Return ``body`` with a fresh snapshot as its lineage's ``training_run_id`` when it needs
+    one, and that run id (None: no snapshot taken).
 
     The body is checked first (a malformed one gets its 422 and takes no snapshot). A snapshot
     of a version the registry then refuses is kept, as any snapshot.
@@ -198,16 +205,16 @@ async def _with_training_snapshot(request: web.Request, body: Any) -> Any:
     lineage = command.lineage if isinstance(command, AddVersion) else None
     if (lineage is None or not lineage.training_dataset_id or lineage.training_run_id
             or lineage.training_range):
-        return body
+        return body, None
     dataset = lineage.training_dataset_id
     atlas: Atlas = request.app[ATLAS]
     if not DATASET_NAME.match(dataset) or not request["access"].can_see_dataset(dataset):
-        return body
+        return body, None
     profile = merged_profile(atlas, dataset)
     if profile is None:
-        return body  # a version may name a dataset this worker has not profiled (yet)
-    snapshot = await take_snapshot(atlas, dataset, profile)
-    return {**body, "lineage": {**body["lineage"], "training_run_id": snapshot["run_id"]}}
+        return body, None  # a version may name a dataset this worker has not profiled (yet)
+    run_id: str = (await take_snapshot(atlas, dataset, profile))["run_id"]
+    return {**body, "lineage": {**body["lineage"], "training_run_id": run_id}}, run_id
 
 
 @routes.get("/models/{name}/versions")
