@@ -16,7 +16,9 @@ with kind one of :data:`ERROR_KINDS`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,7 +40,9 @@ from atlas_streams.registry import (
 )
 from atlas_streams.tables.registry import RegistryTables, StoredModel
 
-__all__ = ["ERROR_KINDS", "Outcome", "carry_out", "register_registry_agent"]
+__all__ = ["ERROR_KINDS", "Outcome", "carry_out", "register_registry_agent", "wait_for_run"]
+
+RUN_WAIT = 10.0  # s to wait for the snapshot a web view took for the command it sends
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +123,23 @@ def _refused(kind: str, exc: Exception) -> dict[str, Any]:
     return {"ok": False, "error": kind, "message": str(exc)}
 
 
+async def wait_for_run(
+    request: Mapping[str, Any], run_exists: Callable[[str], bool], timeout: float = RUN_WAIT
+) -> None:
+    """Wait (at most ``timeout``) until this worker's copy holds the request's ``await_run``.
+
+    A web view that snapshots a new version's training dataset sees the snapshot in its own
+    copy of the global table before it sends the command; the worker running this agent may
+    not yet, and would refuse the version's ``training_run_id`` as naming no run.
+    """
+    run = request.get("await_run")
+    if not isinstance(run, str):
+        return
+    deadline = time.monotonic() + timeout
+    while not run_exists(run) and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+
+
 def register_registry_agent(
     app: faust.App,
     commands: faust.TopicT,
@@ -139,6 +160,7 @@ def register_registry_agent(
                 continue
             try:
                 name = request["model"]
+                await wait_for_run(request, run_exists)
                 outcome = carry_out(tables.owned(name), request, now=datetime.now(UTC),
                                     run_exists=run_exists)
                 for emitted in outcome.events:

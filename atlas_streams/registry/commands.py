@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from .errors import Invalid
@@ -32,6 +33,7 @@ __all__ = [
     "SetArtifact",
     "UpdateMetrics",
     "parse_command",
+    "parse_training_range",
 ]
 
 MAX_DESCRIPTION = 4000
@@ -40,8 +42,9 @@ MAX_TEXT = 256
 MAX_URI = 2048
 MAX_DEPTH = 16
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+# ``profile_run_id`` is the seed's name of ``training_run_id``, still accepted.
 LINEAGE_FIELDS = ("feature_group", "feature_version", "features_used", "training_dataset_id",
-                  "profile_run_id")
+                  "training_run_id", "profile_run_id", "training_range", "serving_dataset_id")
 
 
 @dataclass(frozen=True)
@@ -248,14 +251,67 @@ def _lineage(value: object) -> Lineage | None:
     features = value.get("features_used", [])
     if not isinstance(features, list):
         raise Invalid(f"lineage.features_used must be a list of strings; got {features!r}")
+    dataset = _optional_text(value.get("training_dataset_id"), "lineage.training_dataset_id")
+    run = _training_run(value)
+    span = value.get("training_range")
+    if span is not None:
+        if run is not None:
+            raise Invalid("lineage: give training_run_id (a snapshot) or training_range, not "
+                          "both; they name the training data two ways")
+        if dataset is None:
+            raise Invalid("lineage.training_range needs lineage.training_dataset_id: the "
+                          "dataset whose windows the range selects")
+        span = parse_training_range(span)
     return Lineage(
         feature_group=_optional_text(value.get("feature_group"), "lineage.feature_group"),
         feature_version=_optional_text(feature_version, "lineage.feature_version"),
         features_used=tuple(_text(f, "lineage.features_used[]") for f in features),
-        training_dataset_id=_optional_text(value.get("training_dataset_id"),
-                                           "lineage.training_dataset_id"),
-        profile_run_id=_optional_text(value.get("profile_run_id"), "lineage.profile_run_id"),
+        training_dataset_id=dataset,
+        training_run_id=run,
+        training_range=span,
+        serving_dataset_id=_optional_text(value.get("serving_dataset_id"),
+                                          "lineage.serving_dataset_id"),
     )
+
+
+def _training_run(value: Mapping[str, Any]) -> str | None:
+    """Return the training snapshot's run id: ``training_run_id``, or the seed's name of it."""
+    run = _optional_text(value.get("training_run_id"), "lineage.training_run_id")
+    old = _optional_text(value.get("profile_run_id"), "lineage.profile_run_id")
+    if run is not None and old is not None and run != old:
+        raise Invalid(f"lineage.training_run_id {run!r} and lineage.profile_run_id {old!r} "
+                      "differ; profile_run_id is the older name of training_run_id, send one")
+    return run if run is not None else old
+
+
+def parse_training_range(value: object, field: str = "lineage.training_range") -> str:
+    """Return ``"<since ISO>/<until ISO>"`` in UTC to the millisecond, as windows name times.
+
+    A time without a zone is UTC. The range is half-open, ``since`` before ``until``.
+
+    Raises:
+        Invalid: naming ``field`` and what to send.
+    """
+    example = "2024-05-01T00:00:00Z/2024-05-08T00:00:00Z"
+    if not isinstance(value, str) or value.count("/") != 1:
+        raise Invalid(f"{field} must be \"<since ISO>/<until ISO>\", e.g. {example}; "
+                      f"got {str(value)[:80]!r}")
+    since, until = (_instant(text, field, example) for text in value.split("/"))
+    if until <= since:
+        raise Invalid(f"{field}: the range ends before it starts; got {value[:80]!r}")
+    return f"{since.isoformat()}/{until.isoformat()}"
+
+
+def _instant(text: str, field: str, example: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise Invalid(f"{field}: {text[:64]!r} is not an ISO-8601 time; send e.g. "
+                      f"{example}") from None
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def _optional_text(value: object, field: str) -> str | None:

@@ -63,8 +63,8 @@ def decide(
 
     ``now`` must be timezone-aware. ``event_id``, when given, must be unique to this command
     (e.g. its request id); events get ``<event_id>.<n>``, otherwise a uuid derived from the
-    model, revision and time. ``run_exists`` checks a version's ``lineage.profile_run_id``;
-    None skips that check.
+    model, revision and time. ``run_exists`` checks a version's ``lineage.training_run_id``
+    (or ``profile_run_id``, its older name); None skips that check.
 
     Raises:
         NotFound: the model or version does not exist.
@@ -155,11 +155,11 @@ def _add_version(
             f"version {command.version} of model {model.name!r} {same}; versions are unique "
             "by semver precedence (build metadata does not count), so bump the version"
         )
-    run = command.lineage.profile_run_id if command.lineage else None
+    run = command.lineage.training_run_id if command.lineage else None
     if run is not None and run_exists is not None and not run_exists(run):
         raise Invalid(
-            f"lineage.profile_run_id {run!r} names no profiling run; profile the training "
-            "data first or leave the field out"
+            f"lineage.training_run_id (or profile_run_id) {run!r} names no profiling run; "
+            "profile the training data first or leave the field out"
         )
     data = {
         "framework": command.framework.value,

@@ -75,22 +75,46 @@ class Lineage:
 
     The platform we replace documents lineage as ``feature_group``, ``feature_version`` and
     ``features_used`` alone, so no field is required; ``features_used`` is empty when not given.
+    The training data is ``training_dataset_id`` with at most one of ``training_run_id`` (a
+    profile snapshot of it; the seed called it ``profile_run_id``, and ``to_dict`` still shows
+    it under that name too) and ``training_range`` (``"<since ISO>/<until ISO>"``, its windows
+    in that range). ``serving_dataset_id`` names the live stream skew is measured on (None:
+    the training dataset).
     """
 
     feature_group: str | None = None
     feature_version: str | None = None
     features_used: tuple[str, ...] = ()
     training_dataset_id: str | None = None
-    profile_run_id: str | None = None
+    training_run_id: str | None = None
+    training_range: str | None = None
+    serving_dataset_id: str | None = None
+
+    @property
+    def profile_run_id(self) -> str | None:
+        """The seed's name of ``training_run_id``."""
+        return self.training_run_id
+
+    @property
+    def serving_dataset(self) -> str | None:
+        """The dataset skew is measured on: ``serving_dataset_id``, else the training dataset."""
+        return self.serving_dataset_id or self.training_dataset_id
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the lineage as a JSON-able dict, every field present."""
-        return {**vars(self), "features_used": list(self.features_used)}
+        """Return the lineage as a JSON-able dict, every field present (``profile_run_id`` too)."""
+        return {**vars(self), "features_used": list(self.features_used),
+                "profile_run_id": self.training_run_id}
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Lineage:
-        """Return the lineage ``to_dict`` wrote (of this or an earlier release)."""
-        return cls(**{**doc, "features_used": tuple(doc.get("features_used") or ())})
+        """Return the lineage ``to_dict`` wrote (of this or an earlier release).
+
+        Earlier releases wrote the training run as ``profile_run_id`` alone.
+        """
+        fields = {key: value for key, value in doc.items() if key != "profile_run_id"}
+        run = doc.get("training_run_id") or doc.get("profile_run_id")
+        return cls(**{**fields, "training_run_id": run,
+                      "features_used": tuple(doc.get("features_used") or ())})
 
 
 @dataclass(frozen=True)

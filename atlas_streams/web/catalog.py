@@ -23,7 +23,10 @@ from atlas_streams.web.context import ATLAS, Access, view_report
 from atlas_streams.web.errors import HttpError, json_response
 from atlas_streams.web.reports import ReportCache
 
-__all__ = ["REPORTS", "merged_profile", "merged_profiles", "routes", "stored_dataset_listing"]
+__all__ = [
+    "REPORTS", "merged_profile", "merged_profiles", "routes", "stored_dataset_listing",
+    "take_snapshot",
+]
 
 REPORTS = web.AppKey("reports", ReportCache)
 
@@ -105,8 +108,16 @@ async def get_profile(request: web.Request) -> web.Response:
 @routes.post("/catalog/datasets/{dataset_id}/profile")
 async def snapshot_profile(request: web.Request) -> web.Response:
     """Freeze the dataset's current profile as a snapshot and return its run id."""
-    atlas: Atlas = request.app[ATLAS]
     dataset, profile = _dataset_profile(request)
+    return json_response(await take_snapshot(request.app[ATLAS], dataset, profile), status=201)
+
+
+async def take_snapshot(atlas: Atlas, dataset: str, profile: DatasetProfile) -> dict[str, Any]:
+    """Freeze ``profile`` as a snapshot of ``dataset``; return its run id, time and row count.
+
+    The catalog agent stores it; this returns once this worker's copy holds it (at most
+    ``SNAPSHOT_VISIBLE_TIMEOUT``). HttpError 500: the agent refused it; 503: no answer.
+    """
     run_id = uuid.uuid4().hex
     created_at = datetime.now(UTC).isoformat()
     command = {
@@ -123,11 +134,8 @@ async def snapshot_profile(request: web.Request) -> web.Response:
     if not reply.get("ok"):
         raise HttpError(500, f"the snapshot was not stored: {reply.get('error')}")
     await _wait_visible(atlas, run_id)
-    return json_response(
-        {"run_id": run_id, "dataset_id": dataset, "created_at": created_at,
-         "row_count": profile.row_count},
-        status=201,
-    )
+    return {"run_id": run_id, "dataset_id": dataset, "created_at": created_at,
+            "row_count": profile.row_count}
 
 
 async def _wait_visible(atlas: Atlas, run_id: str) -> None:

@@ -33,6 +33,7 @@ from atlas_streams.artifacts import (
     open_store,
 )
 from atlas_streams.registry import (
+    AddVersion,
     ModelState,
     compare,
     export,
@@ -44,7 +45,9 @@ from atlas_streams.registry import (
     summarize,
 )
 from atlas_streams.runtime import Atlas
+from atlas_streams.topics import DATASET_NAME
 from atlas_streams.web import commands
+from atlas_streams.web.catalog import merged_profile, take_snapshot
 from atlas_streams.web.context import ATLAS, read_json
 from atlas_streams.web.errors import HttpError, json_response
 from atlas_streams.web.windows import training_skew
@@ -78,9 +81,13 @@ def _model(request: web.Request) -> ModelState:
 
 
 async def _command(
-    request: web.Request, action: str, body: Any, *, version: str | None = None
+    request: web.Request, action: str, body: Any, *, version: str | None = None,
+    await_run: str | None = None,
 ) -> dict[str, Any]:
-    """Check, send and await one command; return the agent's successful reply."""
+    """Check, send and await one command; return the agent's successful reply.
+
+    ``await_run``: a snapshot this view took for the command; the agent waits for its copy.
+    """
     atlas: Atlas = request.app[ATLAS]
     url_name = request.match_info.get("name")
     command = parse_command(action, body, model=url_name, version=version)
@@ -91,6 +98,8 @@ async def _command(
         "id": command_id, "action": action, "model": command.model, "version": version,
         "body": body, "actor": principal.user_id if principal is not None else "anonymous",
     }
+    if await_run is not None:
+        message["await_run"] = await_run
     counted = atlas.metrics.registry_commands
     try:
         reply = await commands.ask(
@@ -172,12 +181,40 @@ async def delete_model(request: web.Request) -> web.Response:
 
 @routes.post("/models/{name}/versions")
 async def add_version(request: web.Request) -> web.Response:
-    """Add a version: {version, framework, description, parameters, metrics, lineage}."""
-    body = await read_json(request)
-    reply = await _command(request, "add_version", body)
+    """Add a version: {version, framework, description, parameters, metrics, lineage}.
+
+    A lineage naming its `training_dataset_id` but neither a `training_run_id` nor a
+    `training_range` gets a snapshot of that dataset taken now, as its `training_run_id`
+    (none when the dataset has no profile on this worker, or the caller may not see it).
+    """
+    body, run_id = await _with_training_snapshot(request, await read_json(request))
+    reply = await _command(request, "add_version", body, await_run=run_id)
     added = [e["version"] for e in reply["events"] if e["type"] == "version_added"]
     version = added[0] if added else str((body or {}).get("version"))
     return json_response(_version_of(reply, version), status=201)
+
+
+async def _with_training_snapshot(request: web.Request, body: Any) -> tuple[Any, str | None]:
+    """Return ``body`` with a fresh snapshot as its lineage's ``training_run_id`` when it needs
+    one, and that run id (None: no snapshot taken).
+
+    The body is checked first (a malformed one gets its 422 and takes no snapshot). A snapshot
+    of a version the registry then refuses is kept, as any snapshot.
+    """
+    command = parse_command("add_version", body, model=request.match_info["name"])
+    lineage = command.lineage if isinstance(command, AddVersion) else None
+    if (lineage is None or not lineage.training_dataset_id or lineage.training_run_id
+            or lineage.training_range):
+        return body, None
+    dataset = lineage.training_dataset_id
+    atlas: Atlas = request.app[ATLAS]
+    if not DATASET_NAME.match(dataset) or not request["access"].can_see_dataset(dataset):
+        return body, None
+    profile = merged_profile(atlas, dataset)
+    if profile is None:
+        return body, None  # a version may name a dataset this worker has not profiled (yet)
+    run_id: str = (await take_snapshot(atlas, dataset, profile))["run_id"]
+    return {**body, "lineage": {**body["lineage"], "training_run_id": run_id}}, run_id
 
 
 @routes.get("/models/{name}/versions")
@@ -219,27 +256,33 @@ async def _stage_change(request: web.Request, action: str) -> web.Response:
 async def version_skew(request: web.Request) -> web.Response:
     """Return the training-serving skew of a version: its training profile against `current`.
 
-    The reference is the version's lineage `profile_run_id` (a snapshot of its
-    `training_dataset_id`); `current` is a ref of that dataset (`window:`, `range:`, `run:`,
-    default `latest`, its last closed window); only `features_used` are compared when given.
-    The answer is the drift answer.
+    The reference is the version's training data: its lineage `training_run_id` (a snapshot of
+    its `training_dataset_id`) or `training_range` (that dataset's windows in the range).
+    `current` is a ref (`window:`, `range:`, `run:`, default `latest`, its last closed window)
+    of the serving dataset: the lineage `serving_dataset_id`, else the training dataset. Only
+    `features_used` are compared when given. The answer is the drift answer.
     """
     version = _model(request).get_version(request.match_info["version"])
-    dataset = version.lineage.training_dataset_id if version.lineage is not None else None
-    if dataset and not request["access"].can_see_dataset(dataset):
-        request["audit_reason"] = "dataset_denied"
-        raise HttpError(404, f"dataset {dataset!r} not found")
+    lineage = version.lineage
+    dataset = lineage.training_dataset_id if lineage is not None else None
+    serving = lineage.serving_dataset if lineage is not None else None
+    for name in dict.fromkeys((dataset, serving)):
+        if name and not request["access"].can_see_dataset(name):
+            request["audit_reason"] = "dataset_denied"
+            raise HttpError(404, f"dataset {name!r} not found")
     current = request.query.get("current") or "latest"
     report = await asyncio.to_thread(training_skew, request.app[ATLAS], version, current)
     return json_response({"model": request.match_info["name"], "version": version.version,
-                          "dataset_id": dataset, **report.to_json()})
+                          "dataset_id": dataset, "serving_dataset_id": serving,
+                          **report.to_json()})
 
 
 async def _skew_gate(request: web.Request) -> None:
     """Refuse (409) a promotion to production whose training-serving skew drifts.
 
-    Unless ``?force=true`` (audited as ``skew_forced``). A version without a training profile,
-    or whose dataset has no closed window yet, is not checked.
+    Unless ``?force=true`` (audited as ``skew_forced``). The training data (snapshot or range)
+    is compared with the serving dataset's last closed window. A version without training data,
+    or whose serving dataset has no closed window yet, is not checked.
     """
     force = request.query.get("force", "false")
     if force not in ("true", "false"):

@@ -159,7 +159,8 @@ OPERATIONS: Mapping[tuple[str, str], Operation] = MappingProxyType({
     ("GET", "/models/{name}/versions/{version}/skew"): Operation(
         "models", "Drift", errors=(400, 404, 409), query=(
             Query("current", "window:<start ISO>, range:<since ISO>/<until ISO>, run:<run_id> "
-                  "or latest (the default) of the training dataset"),)),
+                  "or latest (the default) of the serving dataset (the lineage's "
+                  "serving_dataset_id, else its training_dataset_id)"),)),
     ("POST", "/models/{name}/versions/{version}/transition"): Operation(
         "models", "StageChanged", body="StageChange", errors=(400, *_WRITE), query=_FORCE),
     ("POST", "/models/{name}/versions/{version}/promote-staging"): Operation(

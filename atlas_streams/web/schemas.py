@@ -247,7 +247,8 @@ SCHEMAS: Mapping[str, Schema] = MappingProxyType({
             threshold=NUMBER, reference=STRING))),
     "Drift": _object(
         ("reference", "current", "columns", "drifted_columns", "schema_changes", "drift"),
-        dataset_id=STRING, reference=STRING, current=STRING, drifted_columns=STRINGS,
+        dataset_id=STRING, serving_dataset_id=STRING, reference=STRING, current=STRING,
+        drifted_columns=STRINGS,
         drift=BOOLEAN, schema_changes=ANY_OBJECT,
         columns={"type": "object", "additionalProperties": _object(
             ("type", "metrics", "bounds", "drift", "by"), type=STRING,

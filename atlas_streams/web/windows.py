@@ -308,22 +308,44 @@ async def list_drift_events(request: web.Request) -> web.Response:
 def training_skew(atlas: Atlas, version: Any, current: str) -> DriftReport:
     """Return a registry version's training-serving skew: its training profile against ``current``.
 
-    The reference is the version's lineage ``profile_run_id`` (a snapshot of
-    ``training_dataset_id``), the current a ref of that dataset (``latest``: its last closed
-    window), restricted to ``features_used`` when given. HttpError 409 when the version names
-    no training profile, 400/404 for a bad or unknown ref.
+    The reference is the version's training data, a ref of its lineage's
+    ``training_dataset_id``: ``run:<training_run_id>`` (a snapshot) or
+    ``range:<training_range>``. The current is a ref of the serving dataset
+    (``serving_dataset_id``, else the training dataset; ``latest``: its last closed window),
+    judged by the serving dataset's thresholds and restricted to ``features_used`` when given.
+    HttpError 409 when the version names no training profile, 400/404 for a bad or unknown ref.
     """
     lineage = version.lineage
     dataset = lineage.training_dataset_id if lineage is not None else None
-    run_id = lineage.profile_run_id if lineage is not None else None
-    if not dataset or not run_id:
-        raise HttpError(409, f"version {version.version!r} names no training profile: give its "
-                        "lineage a training_dataset_id and a profile_run_id (a snapshot of that "
-                        "dataset)", field="lineage")
-    reference = resolve_ref(atlas, dataset, f"run:{run_id}", "reference")
-    serving = resolve_ref(atlas, dataset, current, "current")
-    columns = list(lineage.features_used) or drift_columns(
-        reference.profile, serving.profile, windowing_of(atlas.catalog, dataset).event_time)
-    return compare(reference.profile, serving.profile, thresholds_of(atlas, dataset),
+    if lineage is None or not dataset:
+        raise HttpError(409, f"version {version.version!r} names no training data: give its "
+                        "lineage a training_dataset_id, with a training_run_id (a snapshot of "
+                        "it) or a training_range", field="lineage")
+    if lineage.training_run_id:
+        training = f"run:{lineage.training_run_id}"
+    elif lineage.training_range:
+        training = f"range:{lineage.training_range}"
+    else:
+        raise HttpError(409, f"version {version.version!r} has no training snapshot: its "
+                        f"training dataset {dataset!r} had no profile on the worker that added "
+                        "it, so none was taken; add a version whose lineage names a "
+                        "training_run_id or a training_range", field="lineage")
+    serving_dataset = lineage.serving_dataset or dataset
+    reference = resolve_ref(atlas, dataset, training, "reference")
+    serving = resolve_ref(atlas, serving_dataset, current, "current")
+    columns = list(lineage.features_used) or _skew_columns(
+        atlas, reference.profile, serving.profile, {dataset, serving_dataset})
+    return compare(reference.profile, serving.profile, thresholds_of(atlas, serving_dataset),
                    reference_label=reference.label, current_label=serving.label,
                    columns=columns)
+
+
+def _skew_columns(atlas: Atlas, reference: DatasetProfile, current: DatasetProfile,
+                  datasets: set[str]) -> list[str] | None:
+    """Return the columns skew compares: all but either dataset's event-time column (None: all)."""
+    columns: list[str] | None = None
+    for dataset in sorted(datasets):
+        kept = drift_columns(reference, current, windowing_of(atlas.catalog, dataset).event_time)
+        if kept is not None:
+            columns = kept if columns is None else [c for c in columns if c in kept]
+    return columns

@@ -194,7 +194,8 @@ def test_create_a_version_with_the_documented_lineage(worker: WorkerProcess) -> 
     assert body["lineage"] == {
         "feature_group": "customer_features", "feature_version": "2.0.0",
         "features_used": ["age", "income", "credit_score"], "training_dataset_id": None,
-        "profile_run_id": None,
+        "training_run_id": None, "profile_run_id": None, "training_range": None,
+        "serving_dataset_id": None,
     }
 
 

@@ -212,6 +212,90 @@ def test_windowing_config_windows_profiles_and_drift(shared_cluster: Cluster,
         return [e for e in body["events"] if e.get("reason") == "skew_forced"] or None
     assert wait_until(audited, 20, "the forced promotion in the access log")[0]["path"].endswith(
         "/versions/1.0.0/promote-production")
+    check_skew_lineage(cluster, worker, dataset, model)
+
+
+def check_skew_lineage(cluster: Cluster, worker: WorkerProcess, dataset: str, model: str) -> None:
+    """A version's training data as a range or a snapshot taken when it is added, and the
+    serving dataset skew compares it with; ``dataset`` has windows of minutes 0 to 2 (v around
+    10, 10 and 50), minute 2 the last closed, and ``model`` 1.0.0 in production."""
+    def add(version: str, lineage: dict[str, Any]) -> tuple[int, Any]:
+        return http("POST", f"{model}/versions",
+                    {"version": version, "framework": "sklearn", "lineage": lineage})
+
+    def skew(version: str, current: str | None = None) -> tuple[int, Any]:
+        query = f"?current={q(current)}" if current is not None else ""
+        return http("GET", f"{model}/versions/{version}/skew{query}")
+
+    # Bad training data is refused naming the field, before anything is stored.
+    span = f"{start(0)}/{start(2)}"
+    for lineage, field in (
+            ({"training_dataset_id": dataset, "training_range": "yesterday/today"},
+             "lineage.training_range"),
+            ({"training_dataset_id": dataset, "training_range": f"{start(2)}/{start(0)}"},
+             "lineage.training_range"),
+            ({"training_range": span}, "lineage.training_range"),
+            ({"training_dataset_id": dataset, "training_range": span, "training_run_id": "f" * 32},
+             "training_range, not both"),
+            ({"training_dataset_id": dataset, "training_run_id": "a" * 32,
+              "profile_run_id": "b" * 32}, "lineage.profile_run_id")):
+        status, answer = add("3.0.0", lineage)
+        assert status == 422 and field in answer["error"], answer
+
+    # A range of the training dataset's windows (minutes 0 and 1, v around 10) is the reference.
+    status, answer = add("3.0.0", {"training_dataset_id": dataset, "features_used": ["v"],
+                                   "training_range": span.replace("+00:00", "Z")})
+    assert status == 201 and answer["lineage"]["training_range"] == span, answer
+    assert answer["lineage"]["training_run_id"] is None  # a range: no snapshot taken
+    status, ranged = skew("3.0.0")  # current: latest, minute 2
+    assert status == 200 and ranged["drift"] and ranged["reference"] == f"range:{span}", ranged
+    assert ranged["current"] == f"window:{start(2)}" and ranged["serving_dataset_id"] == dataset
+    status, same = skew("3.0.0", f"range:{span}")  # the training rows themselves
+    assert status == 200 and not same["drift"], same["columns"]
+    assert same["columns"]["v"]["metrics"]["ks"] == 0
+    status, refused = http("POST", f"{model}/versions/3.0.0/promote-production")
+    assert status == 409 and refused["drifted_columns"] == ["v"], refused
+
+    # Only the dataset named: a snapshot of it is taken as the version is added.
+    before = http("GET", f"{worker.url}/catalog/datasets/{dataset}/snapshots")[1]["count"]
+    status, answer = add("4.0.0", {"training_dataset_id": dataset, "features_used": ["v"]})
+    assert status == 201, answer
+    run_id = answer["lineage"]["training_run_id"]
+    assert run_id and answer["lineage"]["profile_run_id"] == run_id, answer
+    snapshots = http("GET", f"{worker.url}/catalog/datasets/{dataset}/snapshots")[1]
+    assert snapshots["count"] == before + 1 and snapshots["snapshots"][0]["run_id"] == run_id
+    assert http("GET", f"{model}/versions/4.0.0")[1]["lineage"]["training_run_id"] == run_id
+    status, snapped = skew("4.0.0")
+    assert status == 200 and snapped["reference"] == f"run:{run_id}" and snapped["drift"], snapped
+    # ... unless the dataset has no profile here: the version is added without one.
+    status, answer = add("5.0.0", {"training_dataset_id": "never-profiled"})
+    assert status == 201 and answer["lineage"]["training_run_id"] is None, answer
+    status, refused = skew("5.0.0")
+    assert status == 409 and "no training snapshot" in refused["error"], refused
+
+    # A serving dataset: trained on a batch of minute 2's rows (no windows), served on ``dataset``.
+    batch = f"{dataset}-batch"
+    rows = [{"at": at(120 + i), "v": 50 + i, "kind": "b"} for i in range(6)]
+    warm_up(cluster, worker, batch, rows[0])
+    cluster.produce(batch, rows[1:])
+    wait_rows(worker, batch, len(rows), commits=False)
+    status, answer = add("6.0.0", {"training_dataset_id": batch, "serving_dataset_id": dataset,
+                                   "features_used": ["v"]})
+    assert status == 201 and answer["lineage"]["training_run_id"], answer
+    status, served = skew("6.0.0")
+    assert status == 200 and not served["drift"], served
+    assert (served["dataset_id"], served["serving_dataset_id"]) == (batch, dataset)
+    assert served["current"] == f"window:{start(2)}"
+    status, moved = skew("6.0.0", f"window:{start(1)}")
+    assert status == 200 and moved["drift"] and moved["drifted_columns"] == ["v"], moved
+    # Without serving_dataset_id the batch itself is served: it has no closed window.
+    status, answer = add("6.1.0", {"training_dataset_id": batch, "features_used": ["v"]})
+    assert status == 201, answer
+    status, unserved = skew("6.1.0")
+    assert (status, unserved.get("field")) == (404, "current"), unserved
+    # The promotion gate compares with the serving dataset too: no skew, no 409.
+    status, promoted = http("POST", f"{model}/versions/6.0.0/promote-production")
+    assert status == 200 and promoted["stage"] == "production", promoted
 
 
 def test_sigkill_mid_stream_neither_loses_nor_double_counts_a_windowed_row(

@@ -254,7 +254,9 @@ const badge = (stage) => `<span class="badge stage-${esc(stage)}">${esc(stage)}<
 
 function lineage(l) {
   if (!l) return '<span class="muted">–</span>';
-  return Object.entries(l).filter(([, v]) => v !== null && !(Array.isArray(v) && !v.length))
+  // profile_run_id repeats training_run_id (its older name): shown once
+  return Object.entries(l).filter(([k, v]) => k !== "profile_run_id" && v !== null
+      && !(Array.isArray(v) && !v.length))
     .map(([k, v]) => `${esc(k)}: ${esc(Array.isArray(v) ? v.join(", ") : v)}`).join("<br>");
 }
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from atlas_streams.agents.registry import ERROR_KINDS, carry_out
+from atlas_streams.agents.registry import ERROR_KINDS, carry_out, wait_for_run
 from atlas_streams.tables.registry import StoredModel
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -108,3 +109,26 @@ def test_promotion_to_production_archives_the_serving_version() -> None:
     assert [(e["version"], e["to_stage"]) for e in reply["events"]] == [
         ("1.0.0", "archived"), ("1.1.0", "production")]
     assert reply["state"]["production"] == "1.1.0"
+
+
+async def test_the_agent_waits_for_the_snapshot_the_view_took() -> None:
+    seen: set[str] = set()
+    asked: list[str] = []
+
+    def run_exists(run: str) -> bool:
+        asked.append(run)
+        if len(asked) == 3:  # the global table's copy catches up
+            seen.add(run)
+        return run in seen
+
+    await wait_for_run({"await_run": "new-run"}, run_exists, timeout=5)
+    assert seen == {"new-run"} and asked == ["new-run"] * 3
+
+
+async def test_the_agent_waits_for_nothing_else_and_not_for_ever() -> None:
+    asked: list[str] = []
+    await wait_for_run({"body": {"lineage": {"training_run_id": "r"}}}, asked.append, timeout=5)
+    assert asked == []  # only a run the view took is waited for
+    started = time.monotonic()
+    await wait_for_run({"await_run": "lost"}, lambda run: False, timeout=0.1)
+    assert 0.1 <= time.monotonic() - started < 2

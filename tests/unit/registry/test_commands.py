@@ -81,7 +81,8 @@ def test_partial_lineage_round_trips_through_its_dict() -> None:
     lineage = Lineage(feature_group="g", features_used=("a",))
     assert lineage.to_dict() == {"feature_group": "g", "feature_version": None,
                                  "features_used": ["a"], "training_dataset_id": None,
-                                 "profile_run_id": None}
+                                 "training_run_id": None, "profile_run_id": None,
+                                 "training_range": None, "serving_dataset_id": None}
     assert Lineage.from_dict(lineage.to_dict()) == lineage
 
 
