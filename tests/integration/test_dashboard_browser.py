@@ -15,7 +15,8 @@ import pytest
 
 from atlas_streams.launcher import WorkerProcess
 
-from .conftest import Cluster, http, wait_rows
+from .conftest import Cluster, http, wait_rows, wait_until
+from .test_windows import WINDOWING, at, settled, start, warm_up
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +48,7 @@ def browser(worker: WorkerProcess) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def worker(shared_cluster: Cluster) -> WorkerProcess:
-    """A worker with a dataset, a snapshot, a model in production and an analyst's mask."""
+    """A worker with a dataset, a snapshot, a model in production, an analyst's mask and windows."""
     proc = shared_cluster.worker("web")
     rows = [{"amount": round(n * 1.25, 2), "city": ["Oslo", "Lima", "Pune"][n % 3],
              "email": f"user{n}@example.com", "order_id": f"o-{n:05d}"} for n in range(300)]
@@ -63,7 +64,27 @@ def worker(shared_cluster: Cluster) -> WorkerProcess:
     assert http("POST", f"{proc.url}/models/churn/versions/1.1.0/promote-production")[0] == 200
     masks = {"masked_columns": {"orders": {"email": "hash"}}}
     assert http("PUT", f"{proc.url}/rbac/users/analyst-001/column-masking", masks)[0] == 200
+    windowed_dataset(shared_cluster, proc)
     return proc
+
+
+def windowed_dataset(cluster: Cluster, proc: WorkerProcess) -> None:
+    """Dataset ``readings``: two closed one-minute windows, judged by a monitor on the first.
+
+    Minute 0 holds 12 rows around 10 of kind a, minute 1 holds 8 rows around 50 of kind b: both
+    columns drift. Produced here, before the browser: Playwright's loop would stop ``produce``.
+    """
+    dataset, url = "readings", f"{proc.url}/catalog/datasets/readings"
+    assert http("PUT", f"{url}/windowing", WINDOWING)[0] == 200
+    monitor = {"reference": f"range:{start(0)}/{start(1)}", "thresholds": {"psi": 0.25}}
+    assert http("PUT", f"{url}/monitor", monitor)[0] == 200
+    rows = ([{"at": at(i * 4), "v": 10 + i % 3, "kind": "a"} for i in range(12)]
+            + [{"at": at(60 + i * 5), "v": 50 + i, "kind": "b"} for i in range(8)])
+    warm_up(cluster, proc, dataset, rows[0])
+    cluster.produce(dataset, rows[1:])
+    settled(proc, dataset, {start(0): 12, start(1): 8})
+    wait_until(lambda: len(http("GET", f"{url}/drift-events")[1]["verdicts"]) == 2 or None, 20,
+               "the monitor's verdicts on both windows")
 
 
 @pytest.fixture
@@ -165,3 +186,58 @@ def test_narrow_screens_and_long_names_do_not_overflow(
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 420, (route, width)
     page.screenshot(path=str(tmp_path / "narrow.png"), full_page=True)
+
+
+def test_the_windows_and_drift_of_a_windowed_dataset(
+    page: Any, worker: WorkerProcess, tmp_path: Path
+) -> None:
+    expect = pytest.importorskip("playwright.sync_api").expect
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, worker, "atlas-admin-key")
+    page.click("#datasets a:text-is('readings')")
+    for minute, count in ((0, 12), (1, 8)):
+        row = page.locator(f"#windows tr[data-start='{start(minute)}']")
+        expect(row.locator("td.rows")).to_have_text(str(count))
+        expect(row.locator("td.late")).to_have_text("0")
+        expect(row.locator("td.state")).to_have_text("closed")
+    assert page.locator("#windows-card figure svg rect.bar").count() == 2
+    expect(page.locator("#windows-card")).to_contain_text("column at")
+
+    # The default comparison: the oldest closed window against the latest closed one.
+    assert page.input_value("#drift-reference") == f"window:{start(0)}"
+    assert page.input_value("#drift-current") == "latest"
+    expect(page.locator("#drift-verdict")).to_have_text("drift")
+    v = page.locator("#drift-columns tr[data-column=v]")
+    expect(v).to_have_class("drifted")
+    expect(v.locator("td.flag")).to_have_text("drift")
+    assert v.locator("td.breach[data-metric=psi]").count() == 1
+    assert float(v.locator("td[data-metric=ks]").inner_text()) == 1  # disjoint values
+    kind = page.locator("#drift-columns tr[data-column=kind]")
+    expect(kind.locator("td.flag")).to_have_text("drift")
+    assert page.locator("#drift-columns tr[data-column=at]").count() == 0  # the event time
+    headers = page.locator("#drift-columns th").all_inner_texts()
+    assert {"psi", "js", "ks", "wasserstein"} <= set(headers), headers
+    expect(page.locator("#drift-event-list")).to_contain_text("psi")
+    assert "v" in page.locator("#drift-event-list td.name").all_inner_texts()
+    page.screenshot(path=str(tmp_path / "windows.png"), full_page=True)
+
+    # A window against itself: no drift, metrics all zero.
+    page.select_option("#drift-reference", f"window:{start(1)}")
+    page.select_option("#drift-current", f"window:{start(1)}")
+    page.click("#drift-compare")
+    expect(page.locator("#drift-verdict")).to_have_text("no drift")
+    expect(page.locator("#drift-columns tr[data-column=v] td[data-metric=ks]")).to_have_text("0")
+    assert page.locator("#drift-columns tr.drifted").count() == 0
+
+    # An API error is a message in the panel: orders (hour windows on the message timestamp, 10
+    # minutes of grace, quiet for less) has no closed window, so "latest" is a 404, in words.
+    page.goto(f"{worker.url}/#/dataset/orders")  # the same document: wait for orders' own view
+    expect(page.locator("#view h2.name")).to_have_text("orders")
+    page.select_option("#drift-current", "latest")
+    page.click("#drift-compare")
+    expect(page.locator("#drift-result .problem")).to_contain_text("404")
+    expect(page.locator("#drift-result .problem")).to_contain_text("no closed window yet")
+    expect(page.locator("#drift-events")).to_contain_text("No monitor verdict yet")
+    assert errors == [], errors
+    assert all("/drift?" in f for f in page.failed_responses), page.failed_responses

@@ -200,11 +200,13 @@ function columnCard(name, col) {
 }
 
 async function renderDataset(view, name, quiet) {
-  const [profile, snaps] = await Promise.all([
+  const [profile, snaps, timeline] = await Promise.all([
     api(`/catalog/datasets/${enc(name)}/profile`),
     api(`/catalog/datasets/${enc(name)}/snapshots`),
+    timelineOf(name),
   ]);
   const prev = quiet && $("#compare-a") ? [$("#compare-a").value, $("#compare-b").value, $("#comparison").innerHTML] : null;
+  const prevDrift = quiet && $("#drift-reference") ? [$("#drift-reference").value, $("#drift-current").value, $("#drift-result").innerHTML] : null;
   const options = [`<option value="">current profile</option>`, ...snaps.snapshots.map((s) =>
     `<option value="${esc(s.run_id)}">${when(s.created_at)} (${fmt(s.row_count)} rows)</option>`)].join("");
   const cards = Object.entries(profile.columns).map(([c, col]) => columnCard(c, col)).join("");
@@ -223,8 +225,19 @@ async function renderDataset(view, name, quiet) {
       <div class="toolbar"><label>left <select id="compare-a">${options}</select></label>
         <label>right <select id="compare-b">${options}</select></label>
         <button type="button" id="compare">Compare</button></div>
-      <div id="comparison">${prev ? prev[2] : ""}</div></section>`;
+      <div id="comparison">${prev ? prev[2] : ""}</div></section>
+    ${windowsSection(timeline)}${driftSection(timeline)}`;
   if (prev) { $("#compare-a").value = prev[0]; $("#compare-b").value = prev[1]; }
+  if ($("#drift-compare")) {
+    if (prevDrift) { // keep the user's choice while it still names a window, and the last answer until the new one
+      for (const [sel, value] of [["#drift-reference", prevDrift[0]], ["#drift-current", prevDrift[1]]]) {
+        if ([...$(sel).options].some((o) => o.value === value)) $(sel).value = value;
+      }
+      $("#drift-result").innerHTML = prevDrift[2];
+    }
+    $("#drift-compare").onclick = () => showDrift(name);
+    showDrift(name);
+  }
   $("#compare").onclick = () => compareProfiles(name).catch(showError);
   if ($("#snapshot")) $("#snapshot").onclick = () => api(`/catalog/datasets/${enc(name)}/profile`, { method: "POST" })
     .then(() => render()).catch(showError);
@@ -246,6 +259,152 @@ async function compareProfiles(name) {
   $("#comparison").innerHTML = `<div class="scroll"><table><tr><th>column</th><th>field</th>
     <th class="n">left (${fmt(a.row_count)} rows)</th><th class="n">right (${fmt(b.row_count)} rows)</th>
     <th class="n">right − left</th></tr>${rows}</table></div>`;
+}
+
+// ---- a dataset's windows and drift ------------------------------------------------------
+
+const MAX_WINDOWS = 60; // shown in the table and the chart; every window stays selectable for drift
+let driftSeq = 0; // only the answer to the latest drift request is drawn
+
+// A panel whose data could not be loaded says why, in words, instead of staying blank.
+function problem(what, error) {
+  if (error instanceof ApiError && error.message === "signed out") return "";
+  return `<p class="problem" role="status">${esc(what)}: ${esc(error.message)}</p>`;
+}
+
+// Each part settles on its own: a dataset without windows (or a refused call) still shows its profile.
+async function timelineOf(name) {
+  const settle = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
+  const [windows, windowing, events] = await Promise.all([
+    settle(api(`/catalog/datasets/${enc(name)}/windows`)),
+    settle(api(`/catalog/datasets/${enc(name)}/windowing`)),
+    settle(api(`/catalog/datasets/${enc(name)}/drift-events`)),
+  ]);
+  return { windows, windowing, events };
+}
+
+function windowChart(list) {
+  if (!list.length) return "";
+  const W = 600, H = 130, left = 40, bottom = 22, top = 8;
+  const max = Math.max(...list.map((w) => w.row_count), 1), n = list.length, bw = (W - left - 4) / n;
+  const y = (c) => top + (H - top - bottom) * (1 - c / max);
+  const bars = list.map((w, i) => {
+    const x = left + i * bw + 0.5, width = Math.max(bw - 1, 1);
+    const late = w.late_count > 0 ? `<rect class="late" x="${x}" y="${y(w.late_count)}" width="${width}"
+        height="${H - bottom - y(w.late_count)}"/>` : "";
+    return `<g data-start="${esc(w.start)}"><rect class="bar${w.closed ? "" : " open"}" x="${x}" y="${y(w.row_count)}"
+        width="${width}" height="${H - bottom - y(w.row_count)}"/>${late}<title>${when(w.start)} – ${when(w.end)}:
+        ${fmt(w.row_count)} rows, ${fmt(w.late_count)} late${w.closed ? "" : " (open)"}</title></g>`;
+  }).join("");
+  return `<figure class="windows-chart"><svg viewBox="0 0 ${W} ${H}" width="100%" role="img"
+      aria-label="rows per window for ${n} windows, largest ${fmt(max)}">
+    <line class="axis" x1="${left}" x2="${left}" y1="${top}" y2="${H - bottom}"/>
+    <line class="axis" x1="${left}" x2="${W - 4}" y1="${H - bottom}" y2="${H - bottom}"/>
+    <text x="${left - 4}" y="${top + 8}" text-anchor="end">${fmt(max)}</text>
+    <text x="${left - 4}" y="${H - bottom}" text-anchor="end">0</text>
+    ${bars}<text x="${left}" y="${H - 6}" text-anchor="start">${when(list[0].start)}</text>
+    <text x="${W - 4}" y="${H - 6}" text-anchor="end">${when(list[n - 1].start)}</text>
+  </svg><figcaption class="muted">rows per window, oldest to newest; late rows darker, open windows paler</figcaption></figure>`;
+}
+
+function windowsSection(t) {
+  const c = t.windowing.value;
+  const config = c ? `<p class="muted">Windows of ${esc(c.size)} on ${c.event_time ? `column <code>${esc(c.event_time)}</code>`
+    : "the message timestamp"}, grace ${esc(c.grace)}, kept ${esc(c.retention)}${c.configured ? "" : " (the defaults)"}.</p>` : "";
+  let body;
+  if (t.windows.error) body = problem("The windows could not be loaded", t.windows.error);
+  else {
+    const w = t.windows.value, list = w.windows.slice(-MAX_WINDOWS);
+    const rows = list.slice().reverse().map((x) => `<tr data-start="${esc(x.start)}" class="${x.closed ? "closed" : "open"}">
+        <td>${when(x.start)}</td><td>${when(x.end)}</td><td class="n rows">${fmt(x.row_count)}</td>
+        <td class="n late">${fmt(x.late_count)}</td><td class="state">${x.closed ? "closed" : "open"}</td></tr>`).join("");
+    body = `<p>${fmt(w.count)} windows${w.count > list.length ? `, the newest ${list.length} shown` : ""}; watermark
+        ${when(w.watermark)}; ${fmt(w.rejected_count)} rows without a usable event time, ${fmt(w.expired_count)}
+        after their window expired.</p>
+      ${windowChart(list)}
+      <div class="scroll"><table id="windows"><tr><th>start</th><th>end</th><th class="n">rows</th>
+        <th class="n">late rows</th><th>state</th></tr>
+        ${rows || '<tr><td colspan="5" class="muted">no windows yet</td></tr>'}</table></div>`;
+  }
+  return `<section class="card" id="windows-card"><h2>Windows</h2>${config}${body}</section>`;
+}
+
+function driftEvents(t) {
+  if (t.events.error) return problem("The drift events could not be loaded", t.events.error);
+  const { verdicts, events } = t.events.value;
+  if (!verdicts.length) return '<p class="muted">No monitor verdict yet: a drift monitor (PUT …/monitor) judges each window as it closes.</p>';
+  const drifted = verdicts.filter((v) => v.drift).length;
+  const rows = events.slice(-20).reverse().map((e) => `<tr><td>${when(e.window)}</td><td class="name">${esc(e.column)}</td>
+      <td>${esc(e.metric)}</td><td class="n">${fmt(e.value)}</td><td class="n">${fmt(e.threshold)}</td>
+      <td>${e.corrected ? "after late rows" : ""}</td></tr>`).join("");
+  return `<p>${fmt(verdicts.length)} windows judged against <code>${esc(verdicts[verdicts.length - 1].reference)}</code>,
+      ${fmt(drifted)} drifted.</p>
+    ${rows ? `<div class="scroll"><table id="drift-event-list"><tr><th>window</th><th>column</th><th>metric</th>
+      <th class="n">value</th><th class="n">threshold</th><th></th></tr>${rows}</table></div>`
+      : '<p class="muted">No drift event: every judged window stayed within the thresholds.</p>'}`;
+}
+
+function driftSection(t) {
+  let body;
+  if (t.windows.error) body = problem("Drift compares windows, which could not be loaded", t.windows.error);
+  else if (!t.windows.value.windows.length) body = '<p class="muted">No windows yet: drift compares two windows.</p>';
+  else {
+    // Default: the oldest closed window against the latest closed one (open ones while none closed).
+    const list = t.windows.value.windows, closed = list.filter((w) => w.closed);
+    const reference = `window:${(closed[0] || list[0]).start}`;
+    const current = closed.length ? "latest" : `window:${list[list.length - 1].start}`;
+    const refs = [["latest", "latest closed window"], ...list.slice().reverse().map((w) =>
+      [`window:${w.start}`, `${when(w.start)} (${fmt(w.row_count)} rows${w.closed ? "" : ", open"})`])];
+    const options = (chosen) => refs.map(([value, label]) =>
+      `<option value="${esc(value)}"${value === chosen ? " selected" : ""}>${label}</option>`).join("");
+    body = `<div class="toolbar"><label>reference <select id="drift-reference">${options(reference)}</select></label>
+        <label>current <select id="drift-current">${options(current)}</select></label>
+        <button type="button" id="drift-compare">Compare</button></div>
+      <div id="drift-result" aria-live="polite"></div>`;
+  }
+  return `<section class="card" id="drift-card"><h2>Drift</h2>${body}
+    <h3>Drift events</h3><div id="drift-events">${driftEvents(t)}</div></section>`;
+}
+
+function driftTable(d) {
+  const entries = Object.entries(d.columns);
+  const metrics = [...new Set(entries.flatMap(([, c]) => Object.keys(c.metrics)))];
+  const rows = entries.map(([name, c]) => `<tr data-column="${esc(name)}" class="${c.drift ? "drifted" : ""}">
+      <td class="name">${esc(name)}</td><td><span class="badge">${esc(c.type)}</span></td>
+      <td class="flag">${c.drift ? `<span class="badge drift">drift</span>` : '<span class="muted">ok</span>'}</td>
+      ${metrics.map((m) => {
+        const b = (c.bounds || {})[m];
+        const bounds = b && (b.lower !== c.metrics[m] || b.upper !== c.metrics[m]) ? ` title="between ${fmt(b.lower)} and ${fmt(b.upper)}"` : "";
+        return `<td class="n${c.by.includes(m) ? " breach" : ""}" data-metric="${esc(m)}"${bounds}>${fmt(c.metrics[m])}</td>`;
+      }).join("")}</tr>`).join("");
+  const s = d.schema_changes || {};
+  const retyped = Object.entries(s.retyped || {}).map(([n, r]) => `${esc(n)} (${esc(r.reference)} → ${esc(r.current)})`);
+  const changes = [["new columns", (s.new || []).map(esc)], ["vanished", (s.vanished || []).map(esc)],
+    ["retyped", retyped], ["missing", (s.missing || []).map(esc)]].filter(([, names]) => names.length)
+    .map(([what, names]) => `<li>${what}: ${names.join(", ")}</li>`).join("");
+  return `<p><code>${esc(d.current)}</code> against <code>${esc(d.reference)}</code>:
+      <span class="badge ${d.drift ? "drift" : "ok"}" id="drift-verdict">${d.drift ? "drift" : "no drift"}</span>
+      ${d.drifted_columns.length ? `in ${d.drifted_columns.map((c) => `<b class="name">${esc(c)}</b>`).join(", ")}` : ""}</p>
+    ${changes ? `<ul class="schema-changes">${changes}</ul>` : ""}
+    ${entries.length ? `<div class="scroll"><table id="drift-columns"><tr><th>column</th><th>type</th><th>drift</th>
+      ${metrics.map((m) => `<th class="n">${esc(m)}</th>`).join("")}</tr>${rows}</table></div>
+      <p class="muted">Metrics past their threshold in red; hover a value for the interval holding its exact value.</p>`
+      : '<p class="muted">No column in common to compare.</p>'}`;
+}
+
+// Never rejects: an error of the drift call (no closed window yet, a bad ref) is shown in the panel.
+async function showDrift(name) {
+  const seq = ++driftSeq;
+  const reference = $("#drift-reference").value, current = $("#drift-current").value;
+  let html;
+  try {
+    const d = await api(`/catalog/datasets/${enc(name)}/drift?reference=${enc(reference)}&current=${enc(current)}`);
+    html = driftTable(d);
+  } catch (error) {
+    html = problem("The drift could not be computed", error);
+  }
+  const out = $("#drift-result");
+  if (seq === driftSeq && out) out.innerHTML = html;
 }
 
 // ---- a model ------------------------------------------------------------------------------
