@@ -33,7 +33,8 @@ from atlas_streams.settings import Settings
 from atlas_streams.topics import dataset_topic
 from atlas_streams.wire import encode_rows
 
-__all__ = ["BenchCluster", "Sampler", "Watch", "row_count", "summarize_raw"]
+__all__ = ["BenchCluster", "Sampler", "Watch", "changelog_partitions", "row_count",
+           "summarize_raw"]
 
 ADMIN_KEY = "atlas-admin-key"  # a demo key: workers run with ATLAS_DEMO_KEYS=1
 _ids = itertools.count()
@@ -48,6 +49,15 @@ def row_count(url: str, dataset: str) -> int | None:
             return int(orjson.loads(response.read())["row_count"])
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, KeyError):
         return None
+
+
+async def changelog_partitions(consumer: Any, app_id: str) -> list[Any]:
+    """Return every partition (aiokafka TopicPartition) of the app's changelog topics."""
+    from aiokafka import TopicPartition
+
+    names = [t for t in await consumer.topics() if t.startswith(app_id) and "changelog" in t]
+    return [TopicPartition(t, p) for t in sorted(names)
+            for p in consumer.partitions_for_topic(t) or ()]
 
 
 class BenchCluster:

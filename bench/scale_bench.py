@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from atlas_streams.settings import Settings
-from bench.cluster import BenchCluster, Watch, row_count
+from bench.cluster import BenchCluster, Watch, changelog_partitions, row_count
 from bench.table import COLUMNS, SEED, mixed_rows
 
 __all__ = ["run"]
@@ -43,9 +43,7 @@ async def changelog_records(bootstrap: list[str], app_id: str) -> dict[str, int]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
     await consumer.start()
     try:
-        names = [t for t in await consumer.topics() if t.startswith(app_id) and "changelog" in t]
-        partitions = [TopicPartition(t, p) for t in names
-                      for p in consumer.partitions_for_topic(t) or ()]
+        partitions = await changelog_partitions(consumer, app_id)
         ends = await consumer.end_offsets(partitions) if partitions else {}
         begins = await consumer.beginning_offsets(partitions) if partitions else {}
         counts: dict[str, int] = {}

@@ -144,14 +144,20 @@ function histogram(h) {
   const ticks = [0, Math.floor(n / 2), n].map((i) => `<line class="axis" x1="${left + i * bw}" x2="${left + i * bw}"
       y1="${H - bottom}" y2="${H - bottom + 4}"/><text x="${left + i * bw}" y="${H - bottom + 15}"
       text-anchor="${i === 0 ? "start" : i === n ? "end" : "middle"}">${fmt(h.edges[i])}</text>`).join("");
-  return `<figure class="hist"><svg viewBox="0 0 ${W} ${H}" width="100%" role="img"
-      aria-label="histogram of ${n} bins from ${fmt(h.edges[0])} to ${fmt(h.edges[n])}, largest bin ${fmt(max)}">
+  return `<figure class="hist">${barAxes({ W, H, left, top, bottom, max },
+    `histogram of ${n} bins from ${fmt(h.edges[0])} to ${fmt(h.edges[n])}, largest bin ${fmt(max)}`,
+    `${bars}${ticks}<text x="${(W + left) / 2}" y="${H - 2}" text-anchor="middle">value (${n} bins); rows per bin</text>`)}</figure>`;
+}
+
+// An SVG bar chart's axes, labelled 0 and ``max``, around ``body`` (histograms, windows).
+function barAxes({ W, H, left, top, bottom, max }, label, body) {
+  return `<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${label}">
     <line class="axis" x1="${left}" x2="${left}" y1="${top}" y2="${H - bottom}"/>
     <line class="axis" x1="${left}" x2="${W - 4}" y1="${H - bottom}" y2="${H - bottom}"/>
     <text x="${left - 4}" y="${top + 8}" text-anchor="end">${fmt(max)}</text>
     <text x="${left - 4}" y="${H - bottom}" text-anchor="end">0</text>
-    ${bars}${ticks}<text x="${(W + left) / 2}" y="${H - 2}" text-anchor="middle">value (${n} bins); rows per bin</text>
-  </svg></figure>`;
+    ${body}
+  </svg>`;
 }
 
 function topValues(col) {
@@ -296,15 +302,10 @@ function windowChart(list) {
         width="${width}" height="${H - bottom - y(w.row_count)}"/>${late}<title>${when(w.start)} – ${when(w.end)}:
         ${fmt(w.row_count)} rows, ${fmt(w.late_count)} late${w.closed ? "" : " (open)"}</title></g>`;
   }).join("");
-  return `<figure class="windows-chart"><svg viewBox="0 0 ${W} ${H}" width="100%" role="img"
-      aria-label="rows per window for ${n} windows, largest ${fmt(max)}">
-    <line class="axis" x1="${left}" x2="${left}" y1="${top}" y2="${H - bottom}"/>
-    <line class="axis" x1="${left}" x2="${W - 4}" y1="${H - bottom}" y2="${H - bottom}"/>
-    <text x="${left - 4}" y="${top + 8}" text-anchor="end">${fmt(max)}</text>
-    <text x="${left - 4}" y="${H - bottom}" text-anchor="end">0</text>
-    ${bars}<text x="${left}" y="${H - 6}" text-anchor="start">${when(list[0].start)}</text>
-    <text x="${W - 4}" y="${H - 6}" text-anchor="end">${when(list[n - 1].start)}</text>
-  </svg><figcaption class="muted">rows per window, oldest to newest; late rows darker, open windows paler</figcaption></figure>`;
+  return `<figure class="windows-chart">${barAxes({ W, H, left, top, bottom, max },
+    `rows per window for ${n} windows, largest ${fmt(max)}`,
+    `${bars}<text x="${left}" y="${H - 6}" text-anchor="start">${when(list[0].start)}</text>
+    <text x="${W - 4}" y="${H - 6}" text-anchor="end">${when(list[n - 1].start)}</text>`)}<figcaption class="muted">rows per window, oldest to newest; late rows darker, open windows paler</figcaption></figure>`;
 }
 
 function windowsSection(t) {
