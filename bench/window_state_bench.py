@@ -32,7 +32,7 @@ __all__ = ["run"]
 HERE = Path(__file__).resolve().parent
 MB = 1_000_000
 HOURS, QUICK_HOURS = 720, 48  # 30 days of 1 h windows: the default retention
-ROWS_PER_HOUR = 100
+ROWS_PER_HOUR = 1_000  # 720,000 rows: windows of 1,000 rows, their sketches past exact
 PER_MESSAGE = 100
 BUDGET_MB = 200
 START = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
