@@ -64,6 +64,12 @@ def _windows(url: str, dataset: str) -> list[dict[str, Any]]:
         return []
 
 
+def _last_error(log: Path) -> str:
+    """Return the last ERROR line of a worker's log (why it stopped), or a pointer to the log."""
+    errors = [line for line in log.read_text(errors="replace").splitlines() if "[ERROR]" in line]
+    return errors[-1].strip() if errors else f"see {log}"
+
+
 async def changelog_bytes(bootstrap: list[str], app_id: str) -> dict[str, dict[str, int]]:
     """Return per changelog topic: records, bytes of all records, bytes of each key's last."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
@@ -122,6 +128,9 @@ def measure(root: Path, hours: int) -> dict[str, Any]:
         windows: list[dict[str, Any]] = []
         counted = None  # s from the first row sent until the profile and windows count all rows
         while time.monotonic() < deadline:
+            if worker.process is not None and worker.process.poll() is not None:
+                raise RuntimeError(f"the worker exited ({worker.process.returncode}) before it "
+                                   f"counted the rows: {_last_error(worker.log_path)}")
             windows = _windows(worker.url, dataset)
             if counted is None and row_count(worker.url, dataset) == len(rows) and sum(
                     w["row_count"] for w in windows) == len(rows):
