@@ -54,11 +54,15 @@ def _tolerate_revoked_highwater() -> None:
     # worker joins). A revoked partition has no highwater to report: answer -1 instead.
     original = AIOKafkaConsumerThread.highwater
 
-    def highwater(self: Any, tp: Any) -> int:
+    def highwater(self: Any, tp: Any) -> int | None:
         try:
-            return int(original(self, tp))
+            value = original(self, tp)
         except AssertionError:
             return -1
+        # None until the partition's first fetch answers (aiokafka's "unknown"); every caller
+        # reads None as "no end known yet". int(None) raised TypeError in a timer right after
+        # an assignment, and a failing timer stops the whole worker (test_scaleout, CI).
+        return None if value is None else int(value)
 
     AIOKafkaConsumerThread.highwater = highwater  # type: ignore[method-assign]
 

@@ -117,6 +117,19 @@ def test_revoking_a_tables_partitions_makes_no_full_collection(monkeypatch: pyte
     assert set(store._dbs) == {3} and collections == []  # it held the loop ~1 s a rebalance
 
 
+@pytest.mark.parametrize(("answer", "expected"), [(None, None), (7, 7)])
+def test_an_unknown_highwater_stays_unknown(answer: int | None, expected: int | None) -> None:
+    # aiokafka answers None before a partition's first fetch; int(None) stopped a worker.
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    faust_compat.apply_workarounds()
+    inner = SimpleNamespace(highwater=lambda tp: answer)
+    thread = SimpleNamespace(consumer=SimpleNamespace(in_transaction=False),
+                             _ensure_consumer=lambda: inner)
+
+    assert AIOKafkaConsumerThread.highwater(thread, TP("t", 0)) == expected  # type: ignore[arg-type]
+
+
 class IdleHeadApp:
     """The parts of a Faust app the idle-head timer reads: one internal partition at ``end``."""
 
