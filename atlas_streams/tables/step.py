@@ -160,12 +160,17 @@ def profile_messages(
     index_of = {id(m): i for i, m in enumerate(messages)}
     rows: list[dict[str, Any]] = []
     row_message: list[int] = []  # per row: its message's index in ``messages``
-    prepared: list[PreparedRows] = []  # per chunk: its rows read into columns
+    # The batch's rows read into columns, kept for its window only when it is one chunk (more
+    # chunks' columns held at once would undo the chunking's bound on memory).
+    prepared: PreparedRows | None = None
+    chunk_count = 0
     for chunk in chunks(applied):
         decoded = decode_batch([m.value for m in chunk], max_message_bytes, deserializer)
         rejected += [(index_of[id(chunk[r.index])], r.reason) for r in decoded.rejected]
-        prepared.append(state.profile.prepare(decoded.rows))
-        state.profile.update_prepared(prepared[-1], time.time())
+        columns = state.profile.prepare(decoded.rows)
+        state.profile.update_prepared(columns, time.time())
+        chunk_count += 1
+        prepared = columns if windowing is not None and chunk_count == 1 else None
         if decoded.rejected:
             state.profile.add_invalid(len(decoded.rejected))
         if windowing is not None:
@@ -180,7 +185,7 @@ def profile_messages(
             state, messages, plan.apply, rows, row_message, plan.reset_at, windowing, acks,
             caught_up, replace(WINDOW_PROFILE_OPTIONS, flatten_depth=options.flatten_depth,
                                datetime_columns=options.datetime_columns),
-            prepared[0] if len(prepared) == 1 else None)
+            prepared)
     if lineage is not None:
         state.lineage = lineage
     if not encode:

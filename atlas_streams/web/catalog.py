@@ -14,7 +14,6 @@ import orjson
 from aiohttp import web
 
 from atlas_streams import topics
-from atlas_streams.agents.sealing import seal_command
 from atlas_streams.profiling import DatasetProfile, with_freshness
 from atlas_streams.runtime import Atlas
 from atlas_streams.topics import DATASET_NAME
@@ -127,10 +126,8 @@ async def take_snapshot(atlas: Atlas, dataset: str, profile: DatasetProfile) -> 
         "created_at": created_at,
         "profile": base64.b64encode(profile.to_bytes()).decode("ascii"),
     }
-    topic = topics.internal(atlas.settings.app_id, topics.CATALOG_COMMANDS)
-    sealed = seal_command(atlas.secrets.signing, topic, command)
-    reply = await commands.ask(atlas.snapshot_agent, sealed, run_id.encode(),
-                               who="the catalog agent")
+    reply = await commands.send(atlas, atlas.snapshot_agent, topics.CATALOG_COMMANDS, command,
+                                run_id.encode(), who="the catalog agent")
     if not reply.get("ok"):
         raise HttpError(500, f"the snapshot was not stored: {reply.get('error')}")
     await _wait_visible(atlas, run_id)

@@ -16,9 +16,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
+from atlas_streams import topics
+from atlas_streams.agents.sealing import seal_command
+from atlas_streams.runtime import Atlas
 from atlas_streams.web.errors import HttpError
 
-__all__ = ["ASK_TIMEOUT", "RESEND_AFTER", "CommandTimeout", "ask"]
+__all__ = ["ASK_TIMEOUT", "RESEND_AFTER", "CommandTimeout", "ask", "send"]
 
 ASK_TIMEOUT = 25.0  # s to wait for an agent's reply in all (a client's 30 s timeout sees a 503)
 RESEND_AFTER = 2.0  # s without a reply before the command is sent again (doubling each time)
@@ -39,6 +42,16 @@ class CommandTimeout(HttpError):
                          "workers and read the resource before retrying")
         self.sent = sent
         self.waited = waited
+
+
+async def send(
+    atlas: Atlas, agent: Askable, topic: str, command: Any, key: bytes | None = None, *,
+    who: str,
+) -> dict[str, Any]:
+    """Seal ``command`` for the internal ``topic`` (a name in ``topics``) and ``ask`` ``agent``."""
+    sealed = seal_command(atlas.secrets.signing,
+                          topics.internal(atlas.settings.app_id, topic), command)
+    return await ask(agent, sealed, key, who=who)
 
 
 async def ask(

@@ -22,7 +22,6 @@ from aiohttp import web
 
 from atlas_streams import topics
 from atlas_streams.agents.registry import ERROR_KINDS
-from atlas_streams.agents.sealing import seal_command
 from atlas_streams.artifacts import (
     ArtifactCorrupt,
     ArtifactNotFound,
@@ -93,7 +92,6 @@ async def _command(
     command = parse_command(action, body, model=url_name, version=version)
     principal = request.get("principal")
     command_id = uuid.uuid4().hex
-    topic = topics.internal(atlas.settings.app_id, topics.REGISTRY_COMMANDS)
     message = {
         "id": command_id, "action": action, "model": command.model, "version": version,
         "body": body, "actor": principal.user_id if principal is not None else "anonymous",
@@ -102,9 +100,8 @@ async def _command(
         message["await_run"] = await_run
     counted = atlas.metrics.registry_commands
     try:
-        reply = await commands.ask(
-            atlas.registry_agent, seal_command(atlas.secrets.signing, topic, message),
-            command.model.encode(), who="the registry")
+        reply = await commands.send(atlas, atlas.registry_agent, topics.REGISTRY_COMMANDS, message,
+                                    command.model.encode(), who="the registry")
     except commands.CommandTimeout:
         counted.labels(action, "timeout").inc()
         raise

@@ -12,7 +12,6 @@ import orjson
 from aiohttp import web
 
 from atlas_streams import topics
-from atlas_streams.agents.sealing import seal_command
 from atlas_streams.rbac import (
     DATASET_DENIED,
     GRANTED,
@@ -67,9 +66,8 @@ async def _change(atlas: Atlas, change: dict[str, Any], base: User | None = None
     """Ask the user agent to apply ``change``; wait until this worker's copy shows it."""
     if base is not None and atlas.access.users.get(base.user_id) is None:
         change = {**change, "base": base.to_bytes().hex()}
-    topic = topics.internal(atlas.settings.app_id, topics.USER_COMMANDS)
-    reply = await commands.ask(atlas.user_agent, seal_command(atlas.secrets.signing, topic, change),
-                               who="the user agent")
+    reply = await commands.send(atlas, atlas.user_agent, topics.USER_COMMANDS, change,
+                                who="the user agent")
     if not reply.get("ok"):
         raise HttpError(int(reply.get("status", 409)), str(reply.get("error")))
     expected = orjson.dumps(reply["user"], option=orjson.OPT_SORT_KEYS)

@@ -17,7 +17,6 @@ import orjson
 from aiohttp import web
 
 from atlas_streams import topics
-from atlas_streams.agents.sealing import seal_command
 from atlas_streams.agents.windows import stored_window, windowing_of
 from atlas_streams.drift import DriftReport, DriftThresholds, compare
 from atlas_streams.profiling import DatasetProfile
@@ -80,10 +79,8 @@ async def _store(atlas: Atlas, dataset: str, kind: str, body: dict[str, Any], ta
     ``CONFIG_VISIBLE_TIMEOUT``), so a GET right after the PUT answers it. 503: no answer.
     """
     command = {"type": kind, "dataset_id": dataset, kind: body}
-    topic = topics.internal(atlas.settings.app_id, topics.CATALOG_COMMANDS)
-    sealed = seal_command(atlas.secrets.signing, topic, command)
-    reply = await commands.ask(atlas.snapshot_agent, sealed, dataset.encode(),
-                               who="the catalog agent")
+    reply = await commands.send(atlas, atlas.snapshot_agent, topics.CATALOG_COMMANDS, command,
+                                dataset.encode(), who="the catalog agent")
     if not reply.get("ok"):
         raise HttpError(503, f"the {kind} was not stored: {reply.get('error')}")
     value = orjson.dumps(body)
