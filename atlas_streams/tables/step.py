@@ -134,9 +134,11 @@ def profile_messages(
         if not contiguous:
             new = {offsets[i] for i in plan.apply}
             missing = [o for o in range(plan.backfill_from, max(new)) if o not in new]
+            where = ("of the restarted log" if plan.reset_at is not None
+                     else f"after the profiled {state.offset}")
             warnings.append(
-                f"{label}: the consumer skipped {len(missing)} offset(s) after the profiled "
-                f"{state.offset} (the first: {missing[0]}); reading offsets "
+                f"{label}: the consumer skipped {len(missing)} offset(s) {where} "
+                f"(the first: {missing[0]}); reading offsets "
                 f"{plan.backfill_from}..{max(new)} from the broker so that no row is lost")
             return StepResult(None, state, backfill_from=plan.backfill_from,
                               warnings=tuple(warnings), watermark=state.offset)

@@ -195,10 +195,22 @@ def test_a_batch_that_follows_the_watermark_or_restarts_the_log_has_no_hole() ->
     assert plan_batch(_partial(offset=5, max_timestamp=105), [7, 6], [107, 106]).backfill_from is None
     # A fresh partial may start anywhere (an earliest offset deleted by retention, "latest").
     assert plan_batch(_partial(), [40, 41], [1, 2]).backfill_from is None
-    # The batch that finds a restarted log is not checked (its old offsets mean nothing).
-    assert plan_batch(_partial(offset=99, max_timestamp=1_000), [0, 2], [2_000, 2_002]) == (
-        BatchPlan(apply=(0, 1), skipped=0, reset_at=0)
-    )
+    # The batch that finds a restarted log is checked from the restart, not the old watermark.
+    assert plan_batch(_partial(offset=99, max_timestamp=1_000), [1, 0, 2], [2_001, 2_000, 2_002],
+                      first_offset=0) == BatchPlan(apply=(1, 0, 2), skipped=0, reset_at=0)
+
+
+def test_a_hole_in_the_batch_that_finds_a_restarted_log_is_read_from_the_restart() -> None:
+    # CI: offset 37 of a restarted log skipped by the consumer was lost, and read again it was
+    # taken for a replay of the new epoch (4,999 of 5,000 rows for good).
+    restarted = _partial(offset=99, max_timestamp=1_000)
+    assert plan_batch(restarted, [0, 2], [2_000, 2_002]).backfill_from == 0
+    # Its first messages skipped: the log starts for the group at ``first_offset``.
+    assert plan_batch(restarted, [3, 4], [2_003, 2_004], first_offset=0).backfill_from == 0
+    assert plan_batch(restarted, [3, 4], [2_003, 2_004], first_offset=3).backfill_from is None
+    # Read from there, the batch has no hole and restarts the log.
+    assert plan_batch(restarted, [0, 1, 2], [2_000, 2_001, 2_002], first_offset=0) == (
+        BatchPlan(apply=(0, 1, 2), skipped=0, reset_at=0))
 
 
 def test_applied_offset_reads_the_watermark_alone() -> None:

@@ -51,6 +51,20 @@ def test_a_batch_with_a_hole_applies_nothing_and_says_where_to_read_from() -> No
     assert "skipped 1 offset(s)" in holed.warnings[0]
 
 
+def test_a_hole_in_a_restarted_log_is_read_again_from_its_start_and_counted_once() -> None:
+    # The broker lost its log: new messages from offset 0, newer than anything applied.
+    old = step(None, [Msg(o, b'{"i": 1}', 1_000.0 + o) for o in range(10)]).partial
+    new = [Msg(o, b'{"i": 2}', 2_000.0 + o) for o in range(5)]
+
+    holed = step(old, [new[0], *new[2:]])  # offset 1 skipped by the consumer
+
+    assert holed.partial is None and holed.backfill_from == 0
+    assert "of the restarted log" in holed.warnings[0]
+    read = step(old, new, contiguous=True)
+    state = PartialProfile.from_bytes(read.partial or b"")
+    assert (state.epoch, state.offset, state.profile.row_count) == (1, 4, 15)
+
+
 def test_rows_read_from_the_partition_itself_are_applied_across_empty_offsets() -> None:
     first = step(None, rows(0, 1, 2))
 
