@@ -231,15 +231,21 @@ def wait_rows(
     case where the commit lags, said where it is passed.
     """
 
+    seen: list[int | None] = [None]  # the last row count read, for the failure's message
+
     def counted() -> dict[str, Any] | None:
         body = profile_of(worker, dataset)
+        seen[0] = None if body is None else body["row_count"]
         if body is not None and body["row_count"] > rows:
             raise AssertionError(f"{dataset} on {worker.url} counts {body['row_count']} rows, "
                                  f"more than the {rows} sent")
         return body if body is not None and body["row_count"] == rows else None
 
     with log_on_failure(worker):
-        wait_until(counted, timeout, f"{rows} rows of {dataset} on {worker.url}")
+        try:
+            wait_until(counted, timeout, f"{rows} rows of {dataset} on {worker.url}")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc} (the last count read: {seen[0]})") from None
     settings = worker_settings(worker)
     topic = dataset if dataset in settings.topics else dataset_topic(settings.dataset_prefix, dataset)
     if commits:

@@ -127,7 +127,10 @@ async def read_all(cluster: Cluster, topic: str) -> list[Any]:
                                 enable_auto_commit=False)
     await consumer.start()
     try:
+        await consumer.topics()  # fresh metadata: a topic created since start is known (CI)
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not partitions:
+            return []  # not created yet: callers that expect it wait and read again
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         found: list[Any] = []

@@ -19,14 +19,15 @@ from .conftest import Cluster, assert_exact, rows, wait_rows
 def test_restarted_broker_never_hides_new_rows(tmp_path: Path) -> None:
     """A worker whose offsets are ahead of a restarted (empty) broker counts the new rows."""
     first = EmbeddedBroker().start()
+    cluster = Cluster(first, tmp_path)
     try:
-        cluster = Cluster(first, tmp_path)
         worker = cluster.worker("w1")
         dataset = cluster.dataset("reset")
         cluster.produce(dataset, rows(0, 3000))
         wait_rows(worker, dataset, 3000)
         worker.stop()
     finally:
+        cluster.stop()  # a worker left running fails a later test when its Popen is collected
         first.stop()
     second = EmbeddedBroker().start()  # a fresh port: same-port restarts can hit AddrInUse
     try:
@@ -36,8 +37,8 @@ def test_restarted_broker_never_hides_new_rows(tmp_path: Path) -> None:
         cluster.produce(dataset, rows(3000, 5000))
         assert_exact(wait_rows(again, dataset, 5000), 5000)
         assert "the broker's log restarted" in again.log_path.read_text()
-        cluster.stop()
     finally:
+        cluster.stop()
         second.stop()
 
 
