@@ -84,6 +84,24 @@ class WorkerProcess:
         except OSError:
             return "(no log)"
 
+    def dump_stacks(self, timeout: float = 5.0) -> str:
+        """Return what the worker logs of its threads' and tasks' stacks on SIGUSR1 (mode's
+        Worker), for a worker that hangs; empty if it is not running or logs nothing in time."""
+        if self.process is None or self.process.poll() is not None:
+            return ""
+        start = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self.process.send_signal(signal.SIGUSR1)
+        deadline, size = time.monotonic() + timeout, -1
+        while time.monotonic() < deadline:  # until the log stops growing
+            time.sleep(0.5)
+            now = self.log_path.stat().st_size
+            if now == size and now > start:
+                break
+            size = now
+        with self.log_path.open("rb") as log:
+            log.seek(start)
+            return log.read().decode(errors="replace")
+
     def kill(self) -> None:
         """Kill the worker with SIGKILL, as a crash would."""
         if self.process is not None and self.process.poll() is None:

@@ -214,8 +214,29 @@ def log_on_failure(worker: WorkerProcess, lines: int = 40) -> Iterator[None]:
     try:
         yield
     except AssertionError as exc:
+        tail = worker.log_tail(lines, skip=REQUEST_LINE)
         raise AssertionError(f"{exc}\n--- end of {worker.log_path.name}, requests left out ---\n"
-                             f"{worker.log_tail(lines, skip=REQUEST_LINE)}") from None
+                             f"{tail}\n--- where its tasks wait ---\n"
+                             f"{where_tasks_wait(worker.dump_stacks())}") from None
+
+
+OUR_FRAME = re.compile(r'File ".*/(atlas_streams|faust|mode|aiokafka)/([^"]+)", line (\d+), in (\w+)')
+
+
+def where_tasks_wait(stacks: str, limit: int = 40) -> str:
+    """Condense a worker's task dump to each task's innermost frame of ours, Faust's or
+    aiokafka's (CI keeps no files and shows only part of a long output)."""
+    innermost: dict[str, int] = {}
+    for block in stacks.split("Stack for ")[1:]:
+        frames = [f"{package}/{path}:{line} {function}"
+                  for package, path, line, function in OUR_FRAME.findall(block)]
+        if frames:  # mode's frames say little (locks, services): the two after the last other
+            last = max((i for i, frame in enumerate(frames) if not frame.startswith("mode/")),
+                       default=len(frames) - 1)
+            where = " > ".join(frames[last:last + 2])
+            innermost[where] = innermost.get(where, 0) + 1
+    return "\n".join(f"{count} x {where}" for where, count in
+                     sorted(innermost.items(), key=lambda item: -item[1])[:limit]) or "(no dump)"
 
 
 def wait_rows(
