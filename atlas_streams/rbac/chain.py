@@ -179,11 +179,16 @@ class ChainCheck:
             return self
         seq = event.get("seq") if isinstance(event, Mapping) else None
         if isinstance(seq, int) and seq <= self.seq:
-            if seen_hash is not None and event.get("hash") == seen_hash and link_problem(
-                keyring, str(event.get("prev_hash")), event
-            ) is None:
+            # Its own MAC first: a forged event that takes a seq the writer also used is named a
+            # forgery whichever of the two came first (CI: the forged one came second and the
+            # reason was only "again").
+            own = link_problem(keyring, str(event.get("prev_hash")), event)
+            if own is not None:
+                return self._break(event, offset, own)
+            if seen_hash is not None and event.get("hash") == seen_hash:
                 return self  # an exact re-send: same MAC, and the MAC covers every field
-            return self._break(event, offset, f"sequence number {seq} again, with other content")
+            return self._break(event, offset, f"sequence number {seq} again, with other content "
+                                              "(signed with the audit key: two writers?)")
         problem = link_problem(keyring, self.hash, event)
         if problem is None and seq != self.seq + 1:
             problem = f"sequence number jumps from {self.seq} to {seq}: events are missing or moved"

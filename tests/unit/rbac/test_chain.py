@@ -165,12 +165,31 @@ def test_the_incremental_check_skips_exact_resends_and_names_the_first_bad_offse
     edited = {**events[2], "status": 500}
     after = check.next(RING, edited, 4, seen_hash=events[2]["hash"])
     assert after.broken is not None and after.broken.offset == 4
-    assert "sequence number 2 again" in after.broken.reason
+    assert "MAC does not match" in after.broken.reason  # a repeated seq is checked itself first
+    # Correctly signed, yet another event with a seq the chain holds: two writers.
+    other = chain_event(RING, events[1]["hash"], {**decision(9), "seq": 2})
+    after = check.next(RING, other, 4, seen_hash=events[2]["hash"])
+    assert after.broken is not None and "sequence number 2 again" in after.broken.reason
 
     forged = {**events[3], "allowed": True}
     after = check.next(RING, forged, 5)
     assert after.broken is not None and (after.broken.offset, after.broken.seq) == (5, 3)
     assert after.next(RING, events[4], 6) is after  # a broken check stays broken
+
+
+def test_a_forged_event_on_a_seq_the_writer_also_used_is_a_forgery_in_either_order() -> None:
+    # CI: the forged event took seq n+1 while the writer chained its own n+1; verify named it
+    # only "again" when it came second. Either way round, the forged one is the break.
+    events = log(3)
+    forged = {**events[2], "event_id": "forged", "path": "/rbac/users/eve"}
+    forged["hash"] = hashlib.sha256(orjson.dumps(forged)).hexdigest()  # no audit key
+    for order in ([events[2], forged], [forged, events[2]]):
+        check = ChainCheck()
+        for offset, event in enumerate([*events[:2], *order]):
+            check = check.next(RING, event, offset, seen_hash=events[2]["hash"] if offset == 3
+                               else None)
+        assert check.broken is not None and check.broken.event_id == "forged", order
+        assert "MAC does not match" in check.broken.reason
 
 
 # ---- found by the mutation check (docs/testing.md): each test fails on a mutant that passed ----
