@@ -270,7 +270,8 @@ def wait_rows(
     settings = worker_settings(worker)
     topic = dataset if dataset in settings.topics else dataset_topic(settings.dataset_prefix, dataset)
     if commits:
-        wait_committed(settings, topic)
+        with log_on_failure(worker):
+            wait_committed(settings, topic)
     deadline = time.monotonic() + SETTLE_SECONDS
     while True:
         body = profile_of(worker, dataset)
