@@ -36,6 +36,7 @@ def apply_workarounds() -> None:
     if _applied:
         return
     _tolerate_revoked_highwater()
+    _no_commit_between_subscription_and_assignment()
     _ignore_duplicate_replies()
     _subscribe_reply_topic_once()
     _never_commit_skipped_messages()
@@ -65,6 +66,29 @@ def _tolerate_revoked_highwater() -> None:
         return None if value is None else int(value)
 
     AIOKafkaConsumerThread.highwater = highwater  # type: ignore[method-assign]
+
+
+def _no_commit_between_subscription_and_assignment() -> None:
+    # A new dataset topic changes the subscription; aiokafka then holds no assignment until the
+    # group has rebalanced, and a commit in between raises IllegalStateError("No partitions
+    # assigned"), which Faust's _commit answers by crashing the worker (CI: a worker stopped
+    # while a second worker joined a new topic). Nothing is ours to commit then: answer "not
+    # committed", as Faust does for a commit that lost a rebalance. The acked offsets are read
+    # again from the committed one (_on_unacked_head, or the next assignment's seek).
+    original = AIOKafkaConsumerThread._commit
+
+    async def _commit(self: Any, offsets: Any) -> bool:
+        if not has_assignment(self._ensure_consumer()):
+            return False
+        return bool(await original(self, offsets))
+
+    AIOKafkaConsumerThread._commit = _commit  # type: ignore[method-assign]
+
+
+def has_assignment(consumer: Any) -> bool:
+    """Whether the aiokafka consumer holds an assignment it could commit for."""
+    subscription = consumer._subscription.subscription  # noqa: SLF001 (no public reader)
+    return subscription is not None and subscription.assignment is not None
 
 
 def _ignore_duplicate_replies() -> None:

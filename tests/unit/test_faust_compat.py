@@ -130,6 +130,47 @@ def test_an_unknown_highwater_stays_unknown(answer: int | None, expected: int | 
     assert AIOKafkaConsumerThread.highwater(thread, TP("t", 0)) == expected  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("subscription", [None, SimpleNamespace(assignment=None)])
+def test_a_commit_between_a_subscription_change_and_its_assignment_is_not_a_crash(
+    subscription: Any,
+) -> None:
+    # aiokafka raised IllegalStateError there and Faust crashed the worker (CI, test_scaleout).
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    faust_compat.apply_workarounds()
+    commits: list[Any] = []
+
+    async def commit(offsets: Any) -> None:
+        commits.append(offsets)
+
+    inner = SimpleNamespace(_subscription=SimpleNamespace(subscription=subscription),
+                            commit=commit)
+    thread = SimpleNamespace(_ensure_consumer=lambda: inner)
+
+    assert asyncio.run(AIOKafkaConsumerThread._commit(thread, {TP("t", 0): 5})) is False
+    assert commits == []
+
+
+def test_a_commit_with_an_assignment_goes_through() -> None:
+    from aiokafka import TopicPartition
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    faust_compat.apply_workarounds()
+    commits: list[Any] = []
+
+    async def commit(offsets: Any) -> None:
+        commits.append(offsets)
+
+    inner = SimpleNamespace(_subscription=SimpleNamespace(
+        subscription=SimpleNamespace(assignment=object())), commit=commit)
+    thread = SimpleNamespace(_ensure_consumer=lambda: inner, assignment=lambda: {TP("t", 0)},
+                             tp_last_committed_at={})
+
+    assert asyncio.run(AIOKafkaConsumerThread._commit(thread, {TP("t", 0): 5})) is True
+    assert [{tp: meta.offset for tp, meta in c.items()} for c in commits] == [
+        {TopicPartition("t", 0): 5}]
+
+
 class IdleHeadApp:
     """The parts of a Faust app the idle-head timer reads: one internal partition at ``end``."""
 
