@@ -215,9 +215,17 @@ def log_on_failure(worker: WorkerProcess, lines: int = 40) -> Iterator[None]:
         yield
     except AssertionError as exc:
         tail = worker.log_tail(lines, skip=REQUEST_LINE)
+        errors = [line for line in worker.log_tail(100_000).splitlines()
+                  if "] [ERROR] " in line or "] [CRITICAL] " in line][:8]
+        stacks = worker.dump_stacks()
+        status = worker.process.poll() if worker.process is not None else None
+        where = where_tasks_wait(stacks) if stacks else (
+            f"(no dump: the worker exited with status {status})" if status is not None
+            else "(no dump: the worker is not running or wrote none)")
         raise AssertionError(f"{exc}\n--- end of {worker.log_path.name}, requests left out ---\n"
-                             f"{tail}\n--- where its tasks wait ---\n"
-                             f"{where_tasks_wait(worker.dump_stacks())}") from None
+                             f"{tail}\n--- its first errors ---\n"
+                             + ("\n".join(errors) or "(none)")
+                             + f"\n--- where its tasks wait ---\n{where}") from None
 
 
 OUR_FRAME = re.compile(r'File ".*/(atlas_streams|faust|mode|aiokafka)/([^"]+)", line (\d+), in (\w+)')
