@@ -51,6 +51,25 @@ def test_commits_only_the_acked_run_from_the_head(
         assert made._acked[PARTITION] == [o for o in acked if o >= expected]
 
 
+def test_an_offset_acked_twice_does_not_cut_the_run() -> None:
+    # Every offset twice made each commit advance one offset (test_scaleout, CI).
+    made = consumer(2000, *sorted([*range(2000, 2010), *range(2000, 2010)]))
+    assert committable_offset(made, PARTITION) == 2010
+    assert made._acked[PARTITION] == [] and made._acked_index[PARTITION] == set()
+
+
+def test_a_gap_that_includes_an_acked_offset_commits_past_both() -> None:
+    made = consumer(0, 0, 3, 4)
+    made._gap[PARTITION].addi(1, 4)  # Faust's gap ends at (includes) the message that showed it
+    assert committable_offset(made, PARTITION) == 5
+
+
+def test_offsets_already_committed_never_move_the_commit_back() -> None:
+    made = consumer(10, 3, 4, 10, 11)
+    assert committable_offset(made, PARTITION) == 12
+    assert committable_offset(consumer(10, 3, 4), PARTITION) is None
+
+
 def test_offsets_known_to_be_missing_from_the_log_count_as_acked() -> None:
     made = consumer(0, 2, 3)
     made._gap[PARTITION].addi(0, 2)  # Faust saw offsets jump from -1 to 2
