@@ -15,6 +15,8 @@ and a 20 ms fetch wait (it holds every fetch for the full wait even when records
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from typing import Any
 
 import faust
@@ -41,6 +43,8 @@ from atlas_streams.web.metrics import WorkerCollector
 from atlas_streams.web.server import WebView
 
 __all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
 
 MAX_TABLE_VALUE_BYTES = 8 * 1024 * 1024  # a partial profile is one message; keep room
 # Messages Faust holds in each stream's queue ahead of the agent (its default is 4,096). The queue
@@ -126,6 +130,30 @@ def _internal_topic(app: faust.App, settings: Settings, name: str) -> faust.Topi
     )
 
 
+def _declare_at_start(app: faust.App, outputs: Sequence[faust.TopicT]) -> None:
+    """Create the topics workers only write to when a worker starts, not at their first send.
+
+    Faust declares only the topics it reads. A first send to a missing topic asks the broker's
+    metadata for it, and a broker that creates topics then (the embedded one does) once never
+    answered: a stack dump showed the producer's metadata request, naming atlas.deadletter,
+    pending on its 20-minute timeout, and the worker never committed (each commit flushes the
+    producer first). Stalls like it (no commit; a table recovery that never began: it flushes
+    the producer too) came right after a worker's first dead letter or drift event. A cluster
+    that does not create topics on demand would refuse those sends. A failure here is logged:
+    sends still try, as before.
+    """
+
+    @app.task
+    async def declare_outputs() -> None:
+        for topic in outputs:
+            try:
+                await topic.maybe_declare()
+            except Exception as exc:  # noqa: BLE001 (no permission to create, broker away: go on)
+                log.warning("could not create topic %s at start (%r); it is created by the "
+                            "broker at the first send, if the broker does that",
+                            topic.get_topic_name(), exc)
+
+
 def create_app(settings: Settings, broker_kind: BrokerKind | None = None) -> Atlas:
     """Build the app with every topic, table and agent registered.
 
@@ -172,11 +200,13 @@ def create_app(settings: Settings, broker_kind: BrokerKind | None = None) -> Atl
         ),
     )
     registry = define_registry_tables(app)
+    registry_events = app.topic(topics.REGISTRY_EVENTS, value_serializer="raw",
+                                key_serializer="raw")
     registry_agent = register_registry_agent(
-        app, _internal_topic(app, settings, topics.REGISTRY_COMMANDS),
-        app.topic(topics.REGISTRY_EVENTS, value_serializer="raw", key_serializer="raw"),
+        app, _internal_topic(app, settings, topics.REGISTRY_COMMANDS), registry_events,
         registry, run_exists=lambda run_id: run_id in catalog.snapshots, opener=opener,
     )
+    _declare_at_start(app, (deadletter, drift_topic, audit_topic, registry_events))
     atlas = Atlas(
         app=app, settings=settings, options=options, catalog=catalog, discovery=discovery,
         snapshot_agent=snapshot_agent, access=access, user_agent=user_agent, secrets=secrets,

@@ -10,10 +10,14 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from atlas_streams import topics
+from atlas_streams.agents.discovery import list_topics
 from atlas_streams.broker import EmbeddedBroker
 from atlas_streams.topics import dataset_topic
 
-from .conftest import Cluster, assert_exact, rows, wait_rows
+from .conftest import Cluster, assert_exact, rows, wait_rows, wait_until
+
+OUTPUTS = {topics.DEADLETTER, topics.DRIFT, topics.AUDIT, topics.REGISTRY_EVENTS}
 
 
 def test_restarted_broker_never_hides_new_rows(tmp_path: Path) -> None:
@@ -22,6 +26,10 @@ def test_restarted_broker_never_hides_new_rows(tmp_path: Path) -> None:
     cluster = Cluster(first, tmp_path)
     try:
         worker = cluster.worker("w1")
+        # A fresh broker: the topics workers only write to are created at start, not at the
+        # first send (none is sent to atlas.drift or atlas.registry.events here).
+        wait_until(lambda: OUTPUTS <= set(asyncio.run(list_topics(cluster.settings))), 30,
+                   "the output topics")
         dataset = cluster.dataset("reset")
         cluster.produce(dataset, rows(0, 3000))
         wait_rows(worker, dataset, 3000)
