@@ -205,7 +205,9 @@ def profile_of(worker: WorkerProcess, dataset: str) -> dict[str, Any] | None:
     return body if status == 200 else None
 
 
-REQUEST_LINE = re.compile(r"\] (GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /")
+# An access line, plain or JSON (ATLAS_LOG_FORMAT=json): left out of a failure's log tail.
+REQUEST_LINE = re.compile(r'\] (GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /'
+                          r'|"logger": "atlas_streams\.web\.access"')
 
 
 @contextlib.contextmanager
