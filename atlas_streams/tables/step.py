@@ -165,14 +165,12 @@ def profile_messages(
     # The batch's rows read into columns, kept for its window only when it is one chunk (more
     # chunks' columns held at once would undo the chunking's bound on memory).
     prepared: PreparedRows | None = None
-    chunk_count = 0
-    for chunk in chunks(applied):
+    for number, chunk in enumerate(chunks(applied)):
         decoded = decode_batch([m.value for m in chunk], max_message_bytes, deserializer)
         rejected += [(index_of[id(chunk[r.index])], r.reason) for r in decoded.rejected]
         columns = state.profile.prepare(decoded.rows)
         state.profile.update_prepared(columns, time.time())
-        chunk_count += 1
-        prepared = columns if windowing is not None and chunk_count == 1 else None
+        prepared = columns if windowing is not None and number == 0 else None
         if decoded.rejected:
             state.profile.add_invalid(len(decoded.rejected))
         if windowing is not None:
